@@ -1,0 +1,3 @@
+from amops.cli.app import main
+
+main()

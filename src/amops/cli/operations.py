@@ -1,0 +1,213 @@
+"""The procedure commands: deploy, smoke, health, promote, rollback, audit, dr, troubleshoot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from amops.cli.state import AppState
+from amops.runbook.errors import NotAvailableError
+
+Env = Annotated[str, typer.Argument(metavar="ENV", help="Environment: dev, sit, prod.")]
+
+
+class DefaultCommandGroup(TyperGroup):
+    """A group whose first word may be an argument of its hidden default command `run`."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]  # click's own signature
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+def _not_built(ctx: typer.Context, what: str, env: str | None = None) -> None:
+    state: AppState = ctx.ensure_object(AppState)
+    if env is not None:
+        state.require_environment(env)
+    raise NotAvailableError(
+        f"`amops {what}` is not built yet in this version of amops",
+        "follow the matching runbook in runbooks/ by hand meanwhile",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("deploy")(deploy)
+    app.command("smoke")(smoke)
+    app.command("health")(health)
+    app.add_typer(promote_app, name="promote")
+    app.add_typer(rollback_app, name="rollback")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(dr_app, name="dr")
+    app.add_typer(troubleshoot_app, name="troubleshoot")
+
+
+def deploy(
+    ctx: typer.Context,
+    env: Env,
+    only: Annotated[str | None, typer.Option(help="infra, lambdas or api.")] = None,
+    resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Resume a stopped run.")] = None,
+) -> None:
+    """Deploy ENV: checklist, Terraform, Lambdas, API, health checks and smoke tests.
+
+    Examples: amops deploy dev · amops deploy prod --dry-run · amops deploy dev --only lambdas
+    """
+    _not_built(ctx, "deploy", env)
+
+
+def smoke(ctx: typer.Context, env: Env) -> None:
+    """Run the end-to-end smoke tests against ENV's API.  Example: amops smoke sit"""
+    _not_built(ctx, "smoke", env)
+
+
+def health(ctx: typer.Context, env: Env) -> None:
+    """Check ENV: aliases, /health in every region, alarms, tables.  Example: amops health prod"""
+    _not_built(ctx, "health", env)
+
+
+promote_app = typer.Typer(
+    cls=DefaultCommandGroup,
+    help="Promote the release running in SOURCE to TARGET (dev→sit, sit→prod).\n\n"
+    "Usage: amops promote SOURCE TARGET · amops promote approve RUN_ID --by NAME",
+    no_args_is_help=True,
+)
+
+
+@promote_app.command("run", hidden=True)
+def promote(ctx: typer.Context, source: Env, target: Env) -> None:
+    """Promote SOURCE's release to TARGET."""
+    ctx.ensure_object(AppState).require_environment(source)
+    _not_built(ctx, "promote", target)
+
+
+@promote_app.command("approve")
+def promote_approve(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID")],
+    by: Annotated[str, typer.Option("--by", help="The approver's name.")],
+) -> None:
+    """Approve a waiting promotion.  Example: amops promote approve 20261204-101500-promotion-prod-1a2b --by thandi"""
+    _not_built(ctx, "promote approve")
+
+
+rollback_app = typer.Typer(help="Roll back Lambdas, infrastructure or a table.", no_args_is_help=True)
+
+
+@rollback_app.command("lambda")
+def rollback_lambda(
+    ctx: typer.Context,
+    env: Env,
+    function: Annotated[str | None, typer.Option(help="Only this function.")] = None,
+    to_version: Annotated[int | None, typer.Option(help="This published version.")] = None,
+) -> None:
+    """Point the live aliases back at the previous versions.  Example: amops rollback lambda dev"""
+    _not_built(ctx, "rollback lambda", env)
+
+
+@rollback_app.command("infra")
+def rollback_infra(
+    ctx: typer.Context,
+    env: Env,
+    to_ref: Annotated[str | None, typer.Option(metavar="GIT_REF")] = None,
+    to_state_version: Annotated[str | None, typer.Option(metavar="ID")] = None,
+) -> None:
+    """Apply an earlier Terraform configuration or state.  Example: amops rollback infra sit --to-ref v1.4.0"""
+    _not_built(ctx, "rollback infra", env)
+
+
+@rollback_app.command("data")
+def rollback_data(
+    ctx: typer.Context,
+    env: Env,
+    table: Annotated[str, typer.Option(help="The table to restore.")],
+    to_time: Annotated[str, typer.Option(metavar="ISO8601")],
+) -> None:
+    """Restore a table to a point in time, into a new table."""
+    _not_built(ctx, "rollback data", env)
+
+
+audit_app = typer.Typer(help="Audit log export, compliance checks and reports.", no_args_is_help=True)
+
+
+@audit_app.command("export")
+def audit_export(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option(metavar="WHEN", help="ISO date/time, or 7d, 12h.")],
+    env: Annotated[str | None, typer.Option(metavar="ENV")] = None,
+    until: Annotated[str | None, typer.Option(metavar="WHEN")] = None,
+    format_: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    out: Annotated[str | None, typer.Option(metavar="PATH", help="File, s3:// URI, or - .")] = None,
+) -> None:
+    """Export audit events across the hot, warm and cold tiers.  Example: amops audit export --env prod --since 7d"""
+    _not_built(ctx, "audit export", env)
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context, env: Annotated[str | None, typer.Option(metavar="ENV")] = None) -> None:
+    """Check retention and logging compliance."""
+    _not_built(ctx, "audit verify", env)
+
+
+@audit_app.command("verify-export")
+def audit_verify_export(ctx: typer.Context, file: Annotated[Path, typer.Argument()]) -> None:
+    """Check an export file against its manifest."""
+    _not_built(ctx, "audit verify-export")
+
+
+@audit_app.command("report")
+def audit_report(
+    ctx: typer.Context,
+    period: Annotated[str, typer.Option(help="2026-11, 2026-Q4 or 2026.")],
+    env: Annotated[str | None, typer.Option(metavar="ENV")] = None,
+) -> None:
+    """Write the audit report for a period (Markdown and HTML)."""
+    _not_built(ctx, "audit report", env)
+
+
+dr_app = typer.Typer(help="Disaster recovery: verify, fail over, fail back, drill.", no_args_is_help=True)
+
+
+def _dr(name: str, doc: str) -> None:
+    def command(ctx: typer.Context, env: Annotated[str, typer.Argument(metavar="ENV")] = "prod") -> None:
+        _not_built(ctx, f"dr {name}", env)
+
+    command.__doc__ = doc
+    dr_app.command(name)(command)
+
+
+_dr("verify", "Check the DR region is ready: code, exports, replication, RPO.")
+_dr("failover", "Fail over to the DR region.")
+_dr("failback", "Fail back to the primary region.")
+_dr("drill", "Run the DR drill and measure RTO and RPO.")
+
+
+troubleshoot_app = typer.Typer(
+    cls=DefaultCommandGroup,
+    help="Guided troubleshooting.\n\n"
+    "Usage: amops troubleshoot [ENV] [SYMPTOM] · amops troubleshoot error AM-AUTH-001",
+    invoke_without_command=True,
+)
+
+
+@troubleshoot_app.command("run", hidden=True)
+def troubleshoot(
+    ctx: typer.Context,
+    env: Annotated[str | None, typer.Argument(metavar="ENV")] = None,
+    symptom: Annotated[str | None, typer.Argument(metavar="SYMPTOM")] = None,
+) -> None:
+    """Diagnose a symptom in ENV."""
+    _not_built(ctx, "troubleshoot", env)
+
+
+@troubleshoot_app.command("error")
+def troubleshoot_error(ctx: typer.Context, code: Annotated[str, typer.Argument(metavar="CODE")]) -> None:
+    """Explain an AM- error code and what to do about it."""
+    _not_built(ctx, "troubleshoot error")
+
+
+@troubleshoot_app.callback()
+def troubleshoot_menu(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        _not_built(ctx, "troubleshoot")

@@ -1,0 +1,1 @@
+"""Procedures rendered as Markdown runbooks: pure functions, deterministic output."""

@@ -1,0 +1,141 @@
+"""What a runbook is made of: steps and procedures, declared as data."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from amops.runbook.context import StepContext
+
+StepFunction = Callable[["StepContext"], Mapping[str, Any] | None]
+CheckFunction = Callable[["StepContext"], None]
+
+
+class StepKind(str, Enum):
+    """How much a step can change; the runner derives the confirmation from it."""
+
+    READ_ONLY = "read-only"
+    MUTATING = "mutating"
+    DESTRUCTIVE = "destructive"
+
+
+class Confirmation(str, Enum):
+    NONE = "none"
+    YES_NO = "y/N"
+    TYPE_ENVIRONMENT = "type the environment name"
+
+
+PRODUCTION_ENVIRONMENTS = frozenset({"prod"})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a procedure: its explanation is its documentation."""
+
+    id: str
+    title: str
+    why: str
+    command: str  # the equivalent manual command, with {placeholders}
+    expect: str
+    kind: StepKind
+    run: StepFunction
+    iam: tuple[str, ...] = ()
+    verify: CheckFunction | None = None
+    undo: CheckFunction | None = None
+    irreversible: str | None = None  # why a changing step has no undo
+    unverified: str | None = None  # why a step has no verify
+
+    @property
+    def changes_things(self) -> bool:
+        return self.kind is not StepKind.READ_ONLY
+
+    def confirmation(self, environment: str | None) -> Confirmation:
+        if not self.changes_things:
+            return Confirmation.NONE
+        if self.kind is StepKind.DESTRUCTIVE or environment in PRODUCTION_ENVIRONMENTS:
+            return Confirmation.TYPE_ENVIRONMENT
+        return Confirmation.YES_NO
+
+    def placeholders(self) -> list[str]:
+        return [name for _, name, _, _ in string.Formatter().parse(self.command) if name]
+
+    def render_command(self, values: Mapping[str, Any]) -> str:
+        """The manual command with every known placeholder filled; unknown ones stay visible."""
+        return string.Formatter().vformat(self.command, (), _KeepMissing(values))
+
+    def declaration_problems(self) -> list[str]:
+        problems = []
+        if self.changes_things and self.undo is None and not self.irreversible:
+            problems.append(f"step {self.id!r} changes things but has neither undo nor irreversible=")
+        if self.verify is None and not self.unverified:
+            problems.append(f"step {self.id!r} has no verify and no unverified= reason")
+        if not self.why.strip() or not self.expect.strip() or not self.command.strip():
+            problems.append(f"step {self.id!r} needs why, expect and command")
+        if self.changes_things and not self.iam:
+            problems.append(f"step {self.id!r} changes things but declares no IAM actions")
+        return problems
+
+
+class _KeepMissing(dict):
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        super().__init__(values)
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@dataclass(frozen=True)
+class TroubleshootingEntry:
+    symptom: str
+    cause: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A runbook: overview, prerequisites, steps, verification, troubleshooting, rollback."""
+
+    name: str  # the runbook's short name: deployment, promotion, ...
+    title: str
+    command: str  # how an operator starts it, e.g. "amops deploy {env}"
+    purpose: str
+    scope: str
+    audience: str
+    steps: tuple[Step, ...]
+    owner: str
+    review_months: int
+    last_reviewed: date
+    tools: tuple[str, ...] = ()
+    knowledge: tuple[str, ...] = ()
+    verification: tuple[str, ...] = ()
+    troubleshooting: tuple[TroubleshootingEntry, ...] = ()
+    rollback: str = ""
+    needs_environment: bool = True
+    extra_sections: tuple[tuple[str, str], ...] = field(default=())  # (heading, markdown)
+
+    @property
+    def changes_things(self) -> bool:
+        return any(step.changes_things for step in self.steps)
+
+    @property
+    def iam_actions(self) -> list[str]:
+        return sorted({action for step in self.steps for action in step.iam})
+
+    def step(self, step_id: str) -> Step:
+        for candidate in self.steps:
+            if candidate.id == step_id:
+                return candidate
+        raise KeyError(step_id)
+
+    def declaration_problems(self) -> list[str]:
+        problems = [p for step in self.steps for p in step.declaration_problems()]
+        ids = [step.id for step in self.steps]
+        problems += [f"step id {i!r} is declared twice" for i in sorted(set(ids)) if ids.count(i) > 1]
+        if not self.steps:
+            problems.append(f"procedure {self.name!r} has no steps")
+        return problems
