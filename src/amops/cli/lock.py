@@ -38,6 +38,7 @@ def release(
     journalled.
     """
     from amops.runbook.journal import Journal, iso, new_run_id, utc_now
+    from amops.runbook.runner import check_account
 
     state: AppState = ctx.ensure_object(AppState)
     state.require_environment(env)
@@ -50,6 +51,7 @@ def release(
         return
     state.console.warning(f"{env} is locked: {holder.describe()}")
     identity = services.identity()
+    check_account(identity, services.expected_account, env)
     if not (state.yes and state.confirm_env == env):
         if not state.prompter.interactive:
             raise RefusedError(

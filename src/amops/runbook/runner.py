@@ -87,15 +87,29 @@ class RunResult:
         }
 
 
+def check_account(identity: CallerIdentity, expected: str | None, environment: str | None) -> None:
+    """Refuse to touch an environment with another account's credentials."""
+    if expected and identity.account != expected:
+        raise WrongAccountError(
+            f"the AWS credentials in use are for account {identity.account} ({identity.arn}), "
+            f"but {environment} is account {expected}",
+            f"use the profile or role for {environment} (--profile), or fix "
+            f"environments.{environment}.account_id in amops.toml",
+        )
+
+
 class _Interrupted(Exception):
-    pass
+    def __init__(self, record: StepRecord | None = None) -> None:
+        super().__init__("interrupted")
+        self.record = record
 
 
 class _Stop(Exception):
-    def __init__(self, status: str, exit_code: ExitCode) -> None:
+    def __init__(self, status: str, exit_code: ExitCode, record: StepRecord) -> None:
         super().__init__(status)
         self.status = status
         self.exit_code = exit_code
+        self.record = record
 
 
 class Runner:
@@ -238,14 +252,7 @@ class Runner:
         if not self.services:
             return None
         identity = self.services.identity()
-        expected = self.services.expected_account
-        if expected and identity.account != expected:
-            raise WrongAccountError(
-                f"the AWS credentials in use are for account {identity.account} ({identity.arn}), "
-                f"but {environment} is account {expected}",
-                f"use the profile or role for {environment} (--profile), or fix "
-                f"environments.{environment}.account_id in amops.toml",
-            )
+        check_account(identity, self.services.expected_account, environment)
         if recorded and recorded.start.get("account") not in (None, identity.account):
             raise WrongAccountError(
                 f"run {recorded.run_id} ran in account {recorded.start.get('account')}, "
@@ -331,10 +338,13 @@ class Runner:
                 result.steps.append(record)
                 if record.status == "ok":
                     completed.append(step)
-        except (_Interrupted, KeyboardInterrupt):
+        except (_Interrupted, KeyboardInterrupt) as interrupted:
             result.status, result.exit_code = "interrupted", ExitCode.INTERRUPTED
+            if isinstance(interrupted, _Interrupted) and interrupted.record:
+                result.steps.append(interrupted.record)
         except _Stop as stop:
             result.status, result.exit_code = stop.status, stop.exit_code
+            result.steps.append(stop.record)
         ran = {record.id for record in result.steps}
         result.steps += [StepRecord(s.id, s.title, "not run") for s in procedure.steps if s.id not in ran]
         return result
@@ -359,10 +369,10 @@ class Runner:
             if not self._confirmed(step, ctx.environment, journal):
                 journal.write("step.end", step=step.id, status="declined")
                 self.console.info(f"Stopped before step {number} at your request; it did not run.")
-                raise _Stop("declined", ExitCode.FAILED)
+                raise _Stop("declined", ExitCode.FAILED, StepRecord(step.id, step.title, "declined"))
         except KeyboardInterrupt:
             journal.write("step.end", step=step.id, status="interrupted", note="before it ran")
-            raise _Interrupted from None
+            raise _Interrupted(StepRecord(step.id, step.title, "interrupted")) from None
         while True:
             started = time.monotonic()
             try:
@@ -374,7 +384,7 @@ class Runner:
                 duration = time.monotonic() - started
                 journal.write("step.end", step=step.id, status="interrupted", duration_s=round(duration, 3))
                 self.console.failure(f"Interrupted during step {number}: {step.title}")
-                raise _Interrupted from None
+                raise _Interrupted(StepRecord(step.id, step.title, "interrupted", round(duration, 3))) from None
             except Exception as error:  # one place maps every failure of a step to a status
                 duration = time.monotonic() - started
                 ctx.outputs.pop(step.id, None)
@@ -395,10 +405,11 @@ class Runner:
                     journal.write("step.end", step=step.id, status="skipped")
                     return StepRecord(step.id, step.title, "skipped", round(duration, 3), message)
                 exit_code = error.exit_code if isinstance(error, AmopsError) else ExitCode.FAILED
+                record = StepRecord(step.id, step.title, "failed", round(duration, 3), message)
                 if choice == UNDO:
                     self._undo(completed, ctx, journal)
-                    raise _Stop("rolled back", ExitCode.FAILED) from None
-                raise _Stop("failed", exit_code) from None
+                    raise _Stop("rolled back", ExitCode.FAILED, record) from None
+                raise _Stop("failed", exit_code, record) from None
             duration = round(time.monotonic() - started, 3)
             journal.write("step.end", step=step.id, status="ok", duration_s=duration, outputs=outputs)
             self.console.success(f"Step {number} done ({duration:.1f}s)")
@@ -442,7 +453,7 @@ class Runner:
             try:
                 choice = self.prompter.choose(f"Step '{step.title}' failed. What now?", choices)
             except KeyboardInterrupt:
-                raise _Interrupted from None
+                raise _Interrupted(StepRecord(step.id, step.title, "failed")) from None
         journal.write("failure.choice", step=step.id, choice=choice, by=self.operator)
         return choice
 
