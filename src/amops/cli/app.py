@@ -110,8 +110,17 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=args, prog_name="amops", obj=state)
     except AmopsError as error:
+        if state.verbose:
+            traceback.print_exception(error)
         _report(state, error, error.exit_code)
-    except Exception as error:  # a bug in amops: say so; the traceback only with -v
+    except Exception as error:
+        if type(error).__module__.startswith("botocore"):
+            # An AWS error no adapter caught: still one line and a fix, never a traceback.
+            from amops.aws.errors import translate
+
+            translated = translate(error)
+            _report(state, translated, translated.exit_code)
+        # Anything else is a bug in amops: say so; the traceback only with -v.
         if state.verbose:
             traceback.print_exception(error)  # frames only; locals can hold credentials
         _report(state, error, ExitCode.FAILED, bug=True)

@@ -45,19 +45,20 @@ def release(
     if not force:
         raise UsageError("releasing a lock needs --force", f"amops lock release {env} --force")
     services = state.services(env)
+    identity = services.identity()
+    check_account(identity, services.expected_account, env)
     holder = services.locks.current(env)
     if holder is None:
         state.emit({"environment": env, "released": None}, lambda: state.console.info(f"{env} is not locked."))
         return
+    confirmed_in_advance = state.yes and state.confirm_env == env
+    if not confirmed_in_advance and not state.prompter.interactive:
+        raise RefusedError(
+            f"releasing {env}'s lock needs the environment name typed, and stdin is not a terminal",
+            f"pass --yes --confirm-env {env}",
+        )
     state.console.warning(f"{env} is locked: {holder.describe()}")
-    identity = services.identity()
-    check_account(identity, services.expected_account, env)
-    if not (state.yes and state.confirm_env == env):
-        if not state.prompter.interactive:
-            raise RefusedError(
-                "releasing a lock needs the environment name typed, and stdin is not a terminal",
-                f"pass --yes --confirm-env {env}",
-            )
+    if not confirmed_in_advance:
         if not state.prompter.type_to_confirm(f"Type '{env}' to release this lock", env):
             state.console.info("Not released.")
             raise typer.Exit(ExitCode.FAILED)

@@ -26,7 +26,7 @@ class TerminalConsole:
         self.json_output = json_output
         self.quiet = quiet
         self.out = RichConsole(stderr=json_output, highlight=False, soft_wrap=False)
-        self.err = RichConsole(stderr=True, highlight=False)
+        self.err = RichConsole(stderr=True, highlight=False, soft_wrap=True)
 
     def heading(self, text: str) -> None:
         self.out.print()
