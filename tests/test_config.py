@@ -40,7 +40,9 @@ def test_resource_names_follow_the_design_for_each_environment():
 def test_an_unknown_environment_names_the_configured_ones():
     config = parse_config(tomllib.loads(example_config()))
 
-    with pytest.raises(UsageError, match=r"unknown environment 'staging' \(configured: dev, sit, prod\)") as error:
+    with pytest.raises(
+        UsageError, match=r"unknown environment 'staging' \(configured: dev, sit, prod\)"
+    ) as error:
         config.environment("staging")
     assert error.value.exit_code == ExitCode.USAGE
 
@@ -49,15 +51,39 @@ def test_an_unknown_environment_names_the_configured_ones():
     ("toml", "message"),
     [
         ('[environments.dev]\nregion = "af-south-1"\n', "environments.dev.account_id: missing"),
-        ('[environments.dev]\naccount_id = "12"\n', "environments.dev.account_id: must be a 12-digit AWS account id, got '12'"),
-        ('[environments.dev]\naccount_id = 111111111111\n', "environments.dev.account_id: must be a string"),
-        ('[environments.dev]\naccount_id = "111111111111"\nregoin = "af-south-1"\n', "environments.dev.regoin: unknown key"),
-        ('[environments.dev]\naccount_id = "111111111111"\nregion = "Cape Town"\n', "environments.dev.region: 'Cape Town' is not an AWS region"),
-        ('[environments.dev]\naccount_id = "111111111111"\napprovals = "two"\n', "environments.dev.approvals: must be a whole number"),
-        ('[environments.dev]\naccount_id = "111111111111"\nprofile = "a"\nrole_arn = "b"\n', "environments.dev: set profile or role_arn, not both"),
+        (
+            '[environments.dev]\naccount_id = "12"\n',
+            "environments.dev.account_id: must be a 12-digit AWS account id, got '12'",
+        ),
+        (
+            "[environments.dev]\naccount_id = 111111111111\n",
+            "environments.dev.account_id: must be a string",
+        ),
+        (
+            '[environments.dev]\naccount_id = "111111111111"\nregoin = "af-south-1"\n',
+            "environments.dev.regoin: unknown key",
+        ),
+        (
+            '[environments.dev]\naccount_id = "111111111111"\nregion = "Cape Town"\n',
+            "environments.dev.region: 'Cape Town' is not an AWS region",
+        ),
+        (
+            '[environments.dev]\naccount_id = "111111111111"\napprovals = "two"\n',
+            "environments.dev.approvals: must be a whole number",
+        ),
+        (
+            '[environments.dev]\naccount_id = "111111111111"\nprofile = "a"\nrole_arn = "b"\n',
+            "environments.dev: set profile or role_arn, not both",
+        ),
         ('[platform]\ndomain = "x"\n', "environments: missing"),
-        ('[environments.dev]\naccount_id = "111111111111"\n[names]\nalias = 3\n', "names.alias: must be a string"),
-        ('[environments.dev]\naccount_id = "111111111111"\n[targets]\nrto_hours = "4h"\n', "targets.rto_hours: must be a number"),
+        (
+            '[environments.dev]\naccount_id = "111111111111"\n[names]\nalias = 3\n',
+            "names.alias: must be a string",
+        ),
+        (
+            '[environments.dev]\naccount_id = "111111111111"\n[targets]\nrto_hours = "4h"\n',
+            "targets.rto_hours: must be a number",
+        ),
         ('[environments.dev]\naccount_id = "111111111111"\n[extra]\n', "extra: unknown key"),
     ],
 )
@@ -81,7 +107,7 @@ def test_invalid_toml_names_the_file_and_the_line(tmp_path):
 def test_a_missing_config_says_how_to_get_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
-    with pytest.raises(ConfigError, match="no amops.toml in .* run `amops init`"):
+    with pytest.raises(ConfigError, match=r"no amops.toml in .* run `amops init`"):
         load_config()
 
 

@@ -210,7 +210,10 @@ def _environment(reader: _Reader, name: str, data: dict[str, Any]) -> Environmen
         reader.fail(key, "environment names are lowercase words like dev, sit, prod")
     environment = reader.dataclass(Environment, {**data, "name": name}, key, required={"account_id"})
     if not _ACCOUNT.match(environment.account_id):
-        reader.fail(f"{key}.account_id", f"must be a 12-digit AWS account id, got {environment.account_id!r}")
+        reader.fail(
+            f"{key}.account_id",
+            f"must be a 12-digit AWS account id, got {environment.account_id!r}",
+        )
     for region_key in ("region", "dr_region"):
         region = getattr(environment, region_key)
         if region is not None and not _REGION.match(region):
@@ -242,7 +245,9 @@ class _Reader:
                 where = f"{prefix}.{key}" if prefix else key
                 self.fail(where, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
 
-    def table(self, data: dict[str, Any], key: str, prefix: str = "", required: bool = False) -> dict[str, Any]:
+    def table(
+        self, data: dict[str, Any], key: str, prefix: str = "", required: bool = False
+    ) -> dict[str, Any]:
         where = f"{prefix}.{key}" if prefix else key
         if key not in data:
             if required:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
 
 from amops.aws.errors import translate, translated
 from amops.runbook.errors import AwsError, ConfigError, ExitCode
@@ -16,7 +21,11 @@ def client_error(code: str, message: str = "details", operation: str = "UpdateAl
 @pytest.mark.parametrize(
     ("code", "expected", "remedy"),
     [
-        ("AccessDeniedException", "access denied: UpdateAlias while moving the alias: details", "Access requirements"),
+        (
+            "AccessDeniedException",
+            "access denied: UpdateAlias while moving the alias: details",
+            "Access requirements",
+        ),
         ("ExpiredTokenException", "expired or invalid", "aws sso login"),
         ("ThrottlingException", "AWS is throttling UpdateAlias", "--resume"),
         ("ResourceNotFoundException", "not found: UpdateAlias", "resource names in amops.toml"),
@@ -40,7 +49,9 @@ def test_missing_credentials_are_bad_configuration_with_exit_2():
 
 def test_no_region_and_no_endpoint():
     assert "region" in translate(NoRegionError()).remedy
-    assert "http://127.0.0.1:1" in translate(EndpointConnectionError(endpoint_url="http://127.0.0.1:1")).message
+    assert (
+        "http://127.0.0.1:1" in translate(EndpointConnectionError(endpoint_url="http://127.0.0.1:1")).message
+    )
 
 
 def test_the_decorator_translates_and_keeps_the_cause():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from moto import mock_aws
@@ -52,7 +53,9 @@ def test_an_invalid_config_names_the_key(amops, tmp_path):
     outcome = amops("--config", str(path), "lock", "status", "dev")
 
     assert outcome.exit_code == 2
-    assert f"{path}: environments.dev.account_id: must be a 12-digit AWS account id" in one_line_error(outcome)
+    assert f"{path}: environments.dev.account_id: must be a 12-digit AWS account id" in one_line_error(
+        outcome
+    )
 
 
 def test_no_credentials_is_bad_usage_that_names_the_fix(amops, config_file, monkeypatch):
@@ -69,7 +72,9 @@ def test_the_wrong_account_is_refused(amops, tmp_path, moto_env):
     path = tmp_path / "amops.toml"
     path.write_text(config_text(account="111111111111"))
 
-    outcome = amops("--config", str(path), "--yes", "--confirm-env", "dev", "lock", "release", "dev", "--force")
+    outcome = amops(
+        "--config", str(path), "--yes", "--confirm-env", "dev", "lock", "release", "dev", "--force"
+    )
 
     assert outcome.exit_code == 2
     assert "for account 123456789012" in one_line_error(outcome)
@@ -90,8 +95,15 @@ def test_verbose_shows_a_traceback_for_a_bug_but_never_by_default(amops, config_
 
 def test_lock_status_names_the_holder(amops, config_file, config, moto_env):
     DynamoLockStore(ClientProvider(config.environment("dev")), "amops-locks").acquire(
-        LockInfo("dev", "20261204-090000-deployment-dev-abcd", "bob", "arn:bob", "deployment",
-                 "2026-12-04T09:00:00Z", "2099-01-01T00:00:00Z")
+        LockInfo(
+            "dev",
+            "20261204-090000-deployment-dev-abcd",
+            "bob",
+            "arn:bob",
+            "deployment",
+            "2026-12-04T09:00:00Z",
+            "2099-01-01T00:00:00Z",
+        )
     )
 
     text = amops("--config", str(config_file), "lock", "status", "dev")
@@ -104,23 +116,45 @@ def test_lock_status_names_the_holder(amops, config_file, config, moto_env):
     assert document["locked"] is True and document["holder"]["holder"] == "bob"
 
 
-def test_releasing_a_lock_without_a_terminal_needs_the_flags_and_is_journalled(amops, config_file, config, moto_env):
+def test_releasing_a_lock_without_a_terminal_needs_the_flags_and_is_journalled(
+    amops, config_file, config, moto_env
+):
     locks = DynamoLockStore(ClientProvider(config.environment("dev")), "amops-locks")
-    locks.acquire(LockInfo("dev", "run-dead", "bob", "arn:bob", "deployment", "2026-12-04T09:00:00Z",
-                           "2099-01-01T00:00:00Z"))
+    locks.acquire(
+        LockInfo(
+            "dev",
+            "run-dead",
+            "bob",
+            "arn:bob",
+            "deployment",
+            "2026-12-04T09:00:00Z",
+            "2099-01-01T00:00:00Z",
+        )
+    )
 
     refused = amops("--config", str(config_file), "lock", "release", "dev", "--force")
     assert refused.exit_code == 2
     assert "pass --yes --confirm-env dev" in one_line_error(refused)
     assert locks.current("dev") is not None
 
-    released = amops("--config", str(config_file), "-o", "json", "--yes", "--confirm-env", "dev",
-                     "lock", "release", "dev", "--force")
+    released = amops(
+        "--config",
+        str(config_file),
+        "-o",
+        "json",
+        "--yes",
+        "--confirm-env",
+        "dev",
+        "lock",
+        "release",
+        "dev",
+        "--force",
+    )
     assert released.exit_code == 0, released.stderr
     document = json.loads(released.stdout)
     assert document["released"]["run_id"] == "run-dead"
     assert locks.current("dev") is None
-    journal = [json.loads(line) for line in open(document["journal"])]
+    journal = [json.loads(line) for line in Path(document["journal"]).read_text().splitlines()]
     assert journal[0]["event"] == "lock.force_release"
     assert journal[0]["released"]["holder"] == "bob"
     assert journal[0]["caller_arn"].startswith("arn:aws:sts::123456789012:")
@@ -176,24 +210,36 @@ def test_init_writes_the_example_and_refuses_to_overwrite_without_a_terminal(amo
 
 
 def test_runs_list_and_show_read_the_local_journals(amops, config_file, tmp_path):
-    from amops.runbook.ports import EnvironmentServices
-    from amops.runbook.runner import RunOptions, Runner
     from amops.cli.state import state_dir
+    from amops.runbook.ports import EnvironmentServices
+    from amops.runbook.runner import Runner, RunOptions
     from tests.fakes import RecordingConsole, ScriptedPrompter, identity
     from tests.runbook.test_runner import Platform, demo_procedure
 
-    runner = Runner(RecordingConsole(), ScriptedPrompter(interactive=False), state_dir() / "runs",
-                    RunOptions(yes=True), EnvironmentServices(identity=identity()), operator="alice")
+    runner = Runner(
+        RecordingConsole(),
+        ScriptedPrompter(interactive=False),
+        state_dir() / "runs",
+        RunOptions(yes=True),
+        EnvironmentServices(identity=identity()),
+        operator="alice",
+    )
     result = runner.run(demo_procedure(Platform()), "dev")
 
     listed = json.loads(amops("--config", str(config_file), "-o", "json", "runs", "list").stdout)
-    shown = json.loads(amops("--config", str(config_file), "-o", "json", "runs", "show", result.run_id).stdout)
+    shown = json.loads(
+        amops("--config", str(config_file), "-o", "json", "runs", "show", result.run_id).stdout
+    )
     text = amops("--config", str(config_file), "runs", "show", result.run_id)
 
     assert [(r["run_id"], r["status"], r["operator"]) for r in listed["runs"]] == [
         (result.run_id, "succeeded", "alice")
     ]
-    assert [(s["step"], s["status"]) for s in shown["steps"]] == [("look", "ok"), ("publish", "ok"), ("report", "ok")]
+    assert [(s["step"], s["status"]) for s in shown["steps"]] == [
+        ("look", "ok"),
+        ("publish", "ok"),
+        ("report", "ok"),
+    ]
     assert shown["confirmations"][0]["how"] == "--yes"
     assert "publish: confirmed by alice (--yes)" in text.stdout
     missing = amops("--config", str(config_file), "runs", "show", "20990101-000000-x-dev-0000")

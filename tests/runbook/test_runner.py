@@ -8,12 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from amops.runbook.errors import ExitCode, LockHeldError, RefusedError, UsageError, WrongAccountError
+from amops.runbook.errors import (
+    ExitCode,
+    LockHeldError,
+    RefusedError,
+    UsageError,
+    WrongAccountError,
+)
 from amops.runbook.journal import RecordedRun
 from amops.runbook.ports import EnvironmentServices, LockInfo
-from amops.runbook.runner import RETRY, SKIP, STOP, UNDO, RunOptions, Runner
+from amops.runbook.runner import RETRY, SKIP, STOP, UNDO, Runner, RunOptions
 from amops.runbook.step import Procedure, Step, StepKind
-from tests.fakes import MemoryLockStore, MemoryRunStore, RecordingConsole, ScriptedPrompter, identity
+from tests.fakes import (
+    MemoryLockStore,
+    MemoryRunStore,
+    RecordingConsole,
+    ScriptedPrompter,
+    identity,
+)
 
 
 class Platform:
@@ -133,12 +145,16 @@ def runs() -> MemoryRunStore:
 
 @pytest.fixture
 def make_runner(tmp_path: Path, locks: MemoryLockStore, runs: MemoryRunStore):
-    def make(prompter: ScriptedPrompter, account: str = "111111111111", **options) -> tuple[Runner, RecordingConsole]:
+    def make(
+        prompter: ScriptedPrompter, account: str = "111111111111", **options
+    ) -> tuple[Runner, RecordingConsole]:
         console = RecordingConsole()
         services = EnvironmentServices(
             identity=identity(account), expected_account="111111111111", locks=locks, runs=runs
         )
-        runner = Runner(console, prompter, tmp_path / "runs", RunOptions(**options), services, operator="alice")
+        runner = Runner(
+            console, prompter, tmp_path / "runs", RunOptions(**options), services, operator="alice"
+        )
         return runner, console
 
     return make
@@ -318,9 +334,7 @@ def test_undo_reverses_the_completed_steps_and_stop_does_not(make_runner, platfo
         unverified="it is itself a check",
     )
     procedure = Procedure(**{**procedure.__dict__, "steps": (*procedure.steps[:2], failing_last)})
-    prompter = ScriptedPrompter(
-        [("confirm", "Move", True), ("choose", "Smoke tests' failed", UNDO)]
-    )
+    prompter = ScriptedPrompter([("confirm", "Move", True), ("choose", "Smoke tests' failed", UNDO)])
     runner, console = make_runner(prompter)
 
     result = runner.run(procedure, "dev")
@@ -491,7 +505,7 @@ def test_resume_rechecks_the_account(make_runner, platform):
 def test_the_wrong_account_is_refused_before_any_step(make_runner, platform):
     runner, _ = make_runner(ScriptedPrompter(), account="999999999999")
 
-    with pytest.raises(WrongAccountError, match="account 999999999999 .* but dev is account 111111111111"):
+    with pytest.raises(WrongAccountError, match=r"account 999999999999 .* but dev is account 111111111111"):
         runner.run(demo_procedure(platform), "dev")
     assert platform.calls == []
 
@@ -508,7 +522,7 @@ def test_a_held_lock_refuses_a_second_operator_and_names_the_holder(make_runner,
     )
     runner, _ = make_runner(ScriptedPrompter())
 
-    with pytest.raises(LockHeldError, match="bob .* holds it for deployment run 20261204-100000"):
+    with pytest.raises(LockHeldError, match=r"bob .* holds it for deployment run 20261204-100000"):
         runner.run(demo_procedure(platform), "dev")
     assert platform.calls == []
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from amops.runbook import registry
+from amops.procedures import load_all
 from amops.runbook.step import Confirmation, Procedure, Step, StepKind
 
 
@@ -28,8 +28,16 @@ def step(**changes) -> Step:
 
 def procedure(*steps: Step) -> Procedure:
     return Procedure(
-        name="demo", title="Demo", command="amops demo {env}", purpose="p", scope="s", audience="a",
-        steps=steps, owner="DevOps", review_months=3, last_reviewed=date(2026, 12, 1),
+        name="demo",
+        title="Demo",
+        command="amops demo {env}",
+        purpose="p",
+        scope="s",
+        audience="a",
+        steps=steps,
+        owner="DevOps",
+        review_months=3,
+        last_reviewed=date(2026, 12, 1),
     )
 
 
@@ -57,7 +65,10 @@ def test_a_step_without_verify_or_a_reason_is_a_declaration_problem():
     assert procedure(step(verify=None)).declaration_problems() == [
         "step 'move-alias' has no verify and no unverified= reason"
     ]
-    assert procedure(step(verify=None, unverified="update-alias answers with the alias")).declaration_problems() == []
+    assert (
+        procedure(step(verify=None, unverified="update-alias answers with the alias")).declaration_problems()
+        == []
+    )
 
 
 def test_duplicate_step_ids_and_missing_iam_are_declaration_problems():
@@ -73,9 +84,9 @@ def test_access_requirements_are_the_union_of_the_steps_iam_actions():
     assert both.iam_actions == ["lambda:UpdateAlias", "s3:PutObject"]
 
 
-@pytest.mark.parametrize("name", sorted(registry.load_all()) or ["(none registered yet)"])
+@pytest.mark.parametrize("name", sorted(load_all()) or ["(none registered yet)"])
 def test_every_registered_procedure_is_declared_completely(name):
-    procedures = registry.load_all()
+    procedures = load_all()
     if name not in procedures:
         pytest.skip("no procedure is registered yet")
     assert procedures[name].declaration_problems() == []

@@ -24,7 +24,12 @@ from amops.runbook.errors import AmopsError, AwsError, ConfigError
 P = ParamSpec("P")
 R = TypeVar("R")
 
-ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+ACCESS_DENIED = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthorizationError",
+}
 EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId"}
 THROTTLED = {
     "Throttling",
@@ -34,7 +39,14 @@ THROTTLED = {
     "RequestLimitExceeded",
     "SlowDown",
 }
-NOT_FOUND = {"ResourceNotFoundException", "NoSuchBucket", "NoSuchKey", "NotFound", "404", "NoSuchEntity"}
+NOT_FOUND = {
+    "ResourceNotFoundException",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NotFound",
+    "404",
+    "NoSuchEntity",
+}
 
 
 def translate(error: Exception, doing: str = "") -> AmopsError:

@@ -91,7 +91,9 @@ class DynamoLockStore:
 
     def force_release(self, environment: str) -> LockInfo | None:
         try:
-            answer = self.table.call("delete_item", Key={LOCK_KEY: {"S": environment}}, ReturnValues="ALL_OLD")
+            answer = self.table.call(
+                "delete_item", Key={LOCK_KEY: {"S": environment}}, ReturnValues="ALL_OLD"
+            )
         except ClientError as error:
             raise translate(error, "releasing the environment lock") from error
         return _lock_from_item(answer.get("Attributes"))
@@ -159,7 +161,8 @@ class DynamoRunStore:
 def _summary_from_item(item: dict[str, Any]) -> RunSummary:
     plain = {key: value["S"] for key, value in item.items() if "S" in value}
     approvals = [
-        {key: value["S"] for key, value in entry["M"].items()} for entry in item.get("approvals", {}).get("L", [])
+        {key: value["S"] for key, value in entry["M"].items()}
+        for entry in item.get("approvals", {}).get("L", [])
     ]
     return RunSummary(
         run_id=plain["run_id"],

@@ -137,7 +137,10 @@ def _report(state: AppState, error: Exception, code: ExitCode, bug: bool = False
     if state.json_output:
         import json
 
-        error_doc = {"error": {"type": type(error).__name__, "message": text}, "exit_code": int(code)}
+        error_doc = {
+            "error": {"type": type(error).__name__, "message": text},
+            "exit_code": int(code),
+        }
         sys.stdout.write(json.dumps(error_doc) + "\n")
     sys.stderr.write(f"amops: error: {text}\n")
     sys.exit(int(code))

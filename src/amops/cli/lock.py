@@ -10,8 +10,10 @@ import typer
 from amops.cli.state import AppState
 from amops.runbook.errors import ExitCode, RefusedError, UsageError
 
-app = typer.Typer(help="The per-environment lock taken by every procedure that changes things.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The per-environment lock taken by every procedure that changes things.",
+    no_args_is_help=True,
+)
 
 
 @app.command("status")
@@ -21,8 +23,14 @@ def status(ctx: typer.Context, env: Annotated[str, typer.Argument(metavar="ENV")
     state.require_environment(env)
     holder = state.services(env).locks.current(env)
     state.emit(
-        {"environment": env, "locked": holder is not None, "holder": holder.__dict__ if holder else None},
-        lambda: state.console.info(f"{env} is locked: {holder.describe()}" if holder else f"{env} is not locked."),
+        {
+            "environment": env,
+            "locked": holder is not None,
+            "holder": holder.__dict__ if holder else None,
+        },
+        lambda: state.console.info(
+            f"{env} is locked: {holder.describe()}" if holder else f"{env} is not locked."
+        ),
     )
 
 
@@ -49,7 +57,10 @@ def release(
     check_account(identity, services.expected_account, env)
     holder = services.locks.current(env)
     if holder is None:
-        state.emit({"environment": env, "released": None}, lambda: state.console.info(f"{env} is not locked."))
+        state.emit(
+            {"environment": env, "released": None},
+            lambda: state.console.info(f"{env} is not locked."),
+        )
         return
     confirmed_in_advance = state.yes and state.confirm_env == env
     if not confirmed_in_advance and not state.prompter.interactive:
@@ -58,10 +69,11 @@ def release(
             f"pass --yes --confirm-env {env}",
         )
     state.console.warning(f"{env} is locked: {holder.describe()}")
-    if not confirmed_in_advance:
-        if not state.prompter.type_to_confirm(f"Type '{env}' to release this lock", env):
-            state.console.info("Not released.")
-            raise typer.Exit(ExitCode.FAILED)
+    if not confirmed_in_advance and not state.prompter.type_to_confirm(
+        f"Type '{env}' to release this lock", env
+    ):
+        state.console.info("Not released.")
+        raise typer.Exit(ExitCode.FAILED)
     released = services.locks.force_release(env)
     journal = Journal.create(state.runs_dir, new_run_id("lock-release", env))
     journal.write(
@@ -73,6 +85,10 @@ def release(
         at=iso(utc_now()),
     )
     state.emit(
-        {"environment": env, "released": released.__dict__ if released else None, "journal": str(journal.path)},
+        {
+            "environment": env,
+            "released": released.__dict__ if released else None,
+            "journal": str(journal.path),
+        },
         lambda: state.console.success(f"Released the lock on {env} (journal: {journal.path})"),
     )

@@ -88,7 +88,10 @@ def promote_approve(
     run_id: Annotated[str, typer.Argument(metavar="RUN_ID")],
     by: Annotated[str, typer.Option("--by", help="The approver's name.")],
 ) -> None:
-    """Approve a waiting promotion.  Example: amops promote approve 20261204-101500-promotion-prod-1a2b --by thandi"""
+    """Approve a waiting promotion.
+
+    Example: amops promote approve 20261204-101500-promotion-prod-1a2b --by thandi
+    """
     _not_built(ctx, "promote approve")
 
 
@@ -113,7 +116,10 @@ def rollback_infra(
     to_ref: Annotated[str | None, typer.Option(metavar="GIT_REF")] = None,
     to_state_version: Annotated[str | None, typer.Option(metavar="ID")] = None,
 ) -> None:
-    """Apply an earlier Terraform configuration or state.  Example: amops rollback infra sit --to-ref v1.4.0"""
+    """Apply an earlier Terraform configuration or state.
+
+    Example: amops rollback infra sit --to-ref v1.4.0
+    """
     _not_built(ctx, "rollback infra", env)
 
 
@@ -140,7 +146,10 @@ def audit_export(
     format_: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
     out: Annotated[str | None, typer.Option(metavar="PATH", help="File, s3:// URI, or - .")] = None,
 ) -> None:
-    """Export audit events across the hot, warm and cold tiers.  Example: amops audit export --env prod --since 7d"""
+    """Export audit events across the hot, warm and cold tiers.
+
+    Example: amops audit export --env prod --since 7d --out prod-audit.jsonl
+    """
     _not_built(ctx, "audit export", env)
 
 

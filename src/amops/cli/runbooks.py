@@ -20,13 +20,13 @@ Directory = Annotated[
 
 
 def _runbooks(state: AppState, directory: Path | None) -> tuple[Path, dict[str, str]]:
+    from amops.procedures import load_all
     from amops.render.files import expected_runbooks
     from amops.render.markdown import Contacts
-    from amops.runbook import registry
 
     config = state.config
     contacts = Contacts(escalation=config.contacts.escalation, oncall=config.contacts.oncall)
-    files = expected_runbooks(registry.load_all(), contacts, config.runbook_owners)
+    files = expected_runbooks(load_all(), contacts, config.runbook_owners)
     return directory or config.root / "runbooks", files
 
 
@@ -39,7 +39,11 @@ def generate(ctx: typer.Context, directory: Directory = None) -> None:
     folder, files = _runbooks(state, directory)
     written = write_runbooks(folder, files)
     state.emit(
-        {"directory": str(folder), "written": written, "unchanged": sorted(set(files) - set(written))},
+        {
+            "directory": str(folder),
+            "written": written,
+            "unchanged": sorted(set(files) - set(written)),
+        },
         lambda: state.console.success(
             f"{len(written)} written, {len(files) - len(written)} already up to date, in {folder}"
         ),
@@ -68,12 +72,11 @@ def check(ctx: typer.Context, directory: Directory = None) -> None:
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
     """Each runbook, its owner and whether its review is due or overdue."""
-    from amops.procedures import SCHEDULE
+    from amops.procedures import SCHEDULE, load_all
     from amops.render.markdown import frequency_words, next_review, runbook_file
-    from amops.runbook import registry
 
     state: AppState = ctx.ensure_object(AppState)
-    procedures = registry.load_all()
+    procedures = load_all()
     owners = state.config.runbook_owners if state.config_path or _has_config() else {}
     today = date.today()
     rows = []
@@ -81,24 +84,48 @@ def list_(ctx: typer.Context) -> None:
         procedure = procedures.get(name)
         if procedure is None:
             plan = SCHEDULE[name]
-            rows.append({"runbook": name, "file": None, "owner": owners.get(name, plan.owner),
-                         "review": frequency_words(plan.review_months), "last_reviewed": None,
-                         "next_review": None, "status": "not yet written"})
+            rows.append(
+                {
+                    "runbook": name,
+                    "file": None,
+                    "owner": owners.get(name, plan.owner),
+                    "review": frequency_words(plan.review_months),
+                    "last_reviewed": None,
+                    "next_review": None,
+                    "status": "not yet written",
+                }
+            )
             continue
         due = next_review(procedure)
         days = (due - today).days
         status = "overdue" if days < 0 else "due" if days <= 14 else "ok"
-        rows.append({"runbook": name, "file": runbook_file(name), "owner": owners.get(name, procedure.owner),
-                     "review": frequency_words(procedure.review_months),
-                     "last_reviewed": procedure.last_reviewed.isoformat(),
-                     "next_review": due.isoformat(), "status": status})
+        rows.append(
+            {
+                "runbook": name,
+                "file": runbook_file(name),
+                "owner": owners.get(name, procedure.owner),
+                "review": frequency_words(procedure.review_months),
+                "last_reviewed": procedure.last_reviewed.isoformat(),
+                "next_review": due.isoformat(),
+                "status": status,
+            }
+        )
     state.emit(
         {"runbooks": rows},
         lambda: state.console.table(
             "Runbooks",
             ["runbook", "owner", "review", "last reviewed", "next review", "status"],
-            [(r["runbook"], r["owner"], r["review"], r["last_reviewed"] or "—", r["next_review"] or "—",
-              r["status"]) for r in rows],
+            [
+                (
+                    r["runbook"],
+                    r["owner"],
+                    r["review"],
+                    r["last_reviewed"] or "—",
+                    r["next_review"] or "—",
+                    r["status"],
+                )
+                for r in rows
+            ],
         ),
     )
     if any(row["status"] == "overdue" for row in rows):

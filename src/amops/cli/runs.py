@@ -8,14 +8,17 @@ import typer
 
 from amops.cli.state import AppState
 
-app = typer.Typer(help="Runs: the team's history per environment, and each run's journal.", no_args_is_help=True)
+app = typer.Typer(
+    help="Runs: the team's history per environment, and each run's journal.", no_args_is_help=True
+)
 
 
 @app.command("list")
 def list_(
     ctx: typer.Context,
     env: Annotated[
-        str | None, typer.Option(metavar="ENV", help="The team's runs in ENV's account (default: this machine's).")
+        str | None,
+        typer.Option(metavar="ENV", help="The team's runs in ENV's account (default: this machine's)."),
     ] = None,
     limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
 ) -> None:
@@ -45,8 +48,17 @@ def list_(
         lambda: state.console.table(
             title,
             ["run", "procedure", "env", "who", "status", "started"],
-            [(r["run_id"], r["procedure"], r["environment"], r["operator"], r["status"], r["started_at"])
-             for r in rows],
+            [
+                (
+                    r["run_id"],
+                    r["procedure"],
+                    r["environment"],
+                    r["operator"],
+                    r["status"],
+                    r["started_at"],
+                )
+                for r in rows
+            ],
         ),
     )
 
@@ -61,7 +73,11 @@ def show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="RUN_
     steps: dict[str, dict] = {}
     for event in run.events:
         if event["event"] == "step.start":
-            steps[event["step"]] = {"step": event["step"], "command": event.get("command"), "status": "started"}
+            steps[event["step"]] = {
+                "step": event["step"],
+                "command": event.get("command"),
+                "status": "started",
+            }
         elif event["event"] == "step.end":
             steps.setdefault(event["step"], {"step": event["step"]}).update(
                 status=event["status"], duration_s=event.get("duration_s"), error=event.get("error")
@@ -87,14 +103,23 @@ def show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="RUN_
             f"Run {run.run_id}: {run.procedure} in {run.environment} — {run.status}",
             ["step", "status", "time", "undo", "error"],
             [
-                (s["step"], s.get("status"), f"{s['duration_s']:.1f}s" if s.get("duration_s") is not None else "",
-                 s.get("undo", ""), s.get("error") or "")
+                (
+                    s["step"],
+                    s.get("status"),
+                    f"{s['duration_s']:.1f}s" if s.get("duration_s") is not None else "",
+                    s.get("undo", ""),
+                    s.get("error") or "",
+                )
                 for s in steps.values()
             ],
         )
-        state.console.info(f"By {document['operator']} as {document['caller_arn']}, started {document['started_at']}")
+        state.console.info(
+            f"By {document['operator']} as {document['caller_arn']}, started {document['started_at']}"
+        )
         for c in confirmations:
-            state.console.info(f"{c['step']}: {'confirmed' if c['answer'] else 'declined'} by {c['by']} ({c['how']})")
+            state.console.info(
+                f"{c['step']}: {'confirmed' if c['answer'] else 'declined'} by {c['by']} ({c['how']})"
+            )
         state.console.info(f"Journal: {run.path}")
 
     state.emit(document, show_text)

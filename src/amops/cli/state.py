@@ -93,7 +93,7 @@ class AppState:
         return self._services[env]
 
     def runner(self, env: str | None) -> Runner:
-        from amops.runbook.runner import RunOptions, Runner
+        from amops.runbook.runner import Runner, RunOptions
 
         return Runner(
             console=self.console,
@@ -104,21 +104,30 @@ class AppState:
         )
 
     def run_procedure(
-        self, procedure: Procedure, env: str | None, params: dict[str, Any], resume: str | None = None
+        self,
+        procedure: Procedure,
+        env: str | None,
+        params: dict[str, Any],
+        resume: str | None = None,
     ) -> RunResult:
         """Run a procedure, show its summary, and leave the exit code to the caller."""
         names = self.config.resource_names(env) if env else {}
-        result = self.runner(env).run(
-            procedure, env, params, names=names, config=self.config, resume=resume
-        )
+        result = self.runner(env).run(procedure, env, params, names=names, config=self.config, resume=resume)
         self.emit(result.as_dict(), lambda: self._show_result(result))
         return result
 
     def _show_result(self, result: RunResult) -> None:
-        rows = [(record.id, record.status, f"{record.duration_s:.1f}s", record.error or "") for record in result.steps]
+        rows = [
+            (record.id, record.status, f"{record.duration_s:.1f}s", record.error or "")
+            for record in result.steps
+        ]
         self.console.table(f"Run {result.run_id}: {result.status}", ["step", "status", "time", "error"], rows)
         self.console.info(f"Journal: {result.journal}")
-        if result.exit_code not in (ExitCode.OK,) and result.status in ("failed", "interrupted", "declined"):
+        if result.exit_code not in (ExitCode.OK,) and result.status in (
+            "failed",
+            "interrupted",
+            "declined",
+        ):
             self.console.info(f"Resume with --resume {result.run_id} once the cause is fixed.")
 
     def emit(self, document: Any, show_text: Callable[[], None]) -> None:

@@ -6,7 +6,19 @@ reviewed. A procedure takes its owner and review frequency from here.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass
+
+from amops.runbook import registry
+from amops.runbook.step import Procedure
+
+
+def load_all() -> dict[str, Procedure]:
+    """Import every procedure module, only when a command needs them (they pull in boto3)."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return registry.registered()
 
 
 @dataclass(frozen=True)

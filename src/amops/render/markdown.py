@@ -24,7 +24,9 @@ class Contacts:
 
 
 def frequency_words(months: int) -> str:
-    return {1: "monthly", 3: "quarterly", 6: "bi-annually", 12: "annually"}.get(months, f"every {months} months")
+    return {1: "monthly", 3: "quarterly", 6: "bi-annually", 12: "annually"}.get(
+        months, f"every {months} months"
+    )
 
 
 def add_months(day: date, months: int) -> date:
@@ -115,7 +117,10 @@ def render_runbook(procedure: Procedure, contacts: Contacts, owner: str | None =
         ]
         if step.changes_things:
             if step.undo is not None:
-                lines += ["**Undo.** amops can undo this step if a later one fails (choose *undo*).", ""]
+                lines += [
+                    "**Undo.** amops can undo this step if a later one fails (choose *undo*).",
+                    "",
+                ]
             else:
                 lines += [f"**Cannot be undone.** {step.irreversible}", ""]
     lines += ["## 4. Verification", ""]
@@ -174,9 +179,7 @@ def render_index(entries: Sequence[IndexEntry]) -> str:
             link = f"[{entry.title}]({runbook_file(entry.name)})"
             last = entry.last_reviewed.isoformat()
             due = add_months(entry.last_reviewed, entry.review_months).isoformat()
-        lines.append(
-            f"| {link} | {entry.owner} | {frequency_words(entry.review_months)} | {last} | {due} |"
-        )
+        lines.append(f"| {link} | {entry.owner} | {frequency_words(entry.review_months)} | {last} | {due} |")
     lines += [
         "",
         "A review means: walk the runbook in the sandbox (`amops --sandbox <command>`), fix what "

@@ -29,7 +29,12 @@ def iso(moment: datetime) -> str:
 
 def new_run_id(procedure: str, environment: str | None, now: datetime | None = None) -> str:
     moment = (now or utc_now()).astimezone(UTC)
-    parts = [moment.strftime("%Y%m%d-%H%M%S"), procedure, environment or "none", secrets.token_hex(2)]
+    parts = [
+        moment.strftime("%Y%m%d-%H%M%S"),
+        procedure,
+        environment or "none",
+        secrets.token_hex(2),
+    ]
     return "-".join(parts)
 
 
@@ -43,7 +48,10 @@ def git_commit(directory: Path | None = None) -> str | None:
             return None
         status = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=directory, capture_output=True, text=True, timeout=5,
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -1,9 +1,6 @@
-"""The procedures amops knows, registered by the modules in amops.procedures."""
+"""The procedures amops knows: each procedure module registers its Procedure here."""
 
 from __future__ import annotations
-
-import importlib
-import pkgutil
 
 from amops.runbook.step import Procedure
 
@@ -17,14 +14,5 @@ def register(procedure: Procedure) -> Procedure:
     return procedure
 
 
-def load_all() -> dict[str, Procedure]:
-    """Import every procedure module (only when a command needs them: they pull in boto3)."""
-    import amops.procedures as package
-
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
+def registered() -> dict[str, Procedure]:
     return dict(sorted(_procedures.items()))
-
-
-def get(name: str) -> Procedure:
-    return load_all()[name]

@@ -223,8 +223,7 @@ class Runner:
             raise UsageError(f"{procedure.title} needs an environment", "name one, e.g. dev")
         if self.options.confirm_env and self.options.confirm_env != environment:
             raise UsageError(
-                f"--confirm-env {self.options.confirm_env} does not match the environment "
-                f"{environment}",
+                f"--confirm-env {self.options.confirm_env} does not match the environment {environment}",
                 f"pass --confirm-env {environment} to confirm changes to {environment}",
             )
         if self.options.dry_run or self.prompter.interactive:
@@ -262,7 +261,11 @@ class Runner:
         return identity
 
     def _acquire_lock(
-        self, procedure: Procedure, environment: str | None, run_id: str, identity: CallerIdentity | None
+        self,
+        procedure: Procedure,
+        environment: str | None,
+        run_id: str,
+        identity: CallerIdentity | None,
     ) -> None:
         locks = self.services.locks if self.services else None
         if not locks or not environment:
@@ -322,7 +325,11 @@ class Runner:
             journal=journal.path,
             outputs=ctx.outputs,
         )
-        done = {s for s, status in (recorded.step_statuses() if recorded else {}).items() if status in DONE_STATUSES}
+        done = {
+            s
+            for s, status in (recorded.step_statuses() if recorded else {}).items()
+            if status in DONE_STATUSES
+        }
         completed: list[Step] = [step for step in procedure.steps if step.id in done]
         total = len(procedure.steps)
         self.console.heading(
@@ -384,7 +391,9 @@ class Runner:
                 duration = time.monotonic() - started
                 journal.write("step.end", step=step.id, status="interrupted", duration_s=round(duration, 3))
                 self.console.failure(f"Interrupted during step {number}: {step.title}")
-                raise _Interrupted(StepRecord(step.id, step.title, "interrupted", round(duration, 3))) from None
+                raise _Interrupted(
+                    StepRecord(step.id, step.title, "interrupted", round(duration, 3))
+                ) from None
             except Exception as error:  # one place maps every failure of a step to a status
                 duration = time.monotonic() - started
                 ctx.outputs.pop(step.id, None)
@@ -437,7 +446,13 @@ class Runner:
                 f"This {what} changes {environment}. Type '{environment}' to run '{step.title}'",
                 environment or "",
             )
-            journal.write("confirmation", step=step.id, answer=answer, by=self.operator, how="typed environment")
+            journal.write(
+                "confirmation",
+                step=step.id,
+                answer=answer,
+                by=self.operator,
+                how="typed environment",
+            )
             return answer
         journal.write("confirmation", step=step.id, answer=True, by=self.operator, how=how)
         return True

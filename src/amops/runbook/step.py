@@ -6,7 +6,7 @@ import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ StepFunction = Callable[["StepContext"], Mapping[str, Any] | None]
 CheckFunction = Callable[["StepContext"], None]
 
 
-class StepKind(str, Enum):
+class StepKind(StrEnum):
     """How much a step can change; the runner derives the confirmation from it."""
 
     READ_ONLY = "read-only"
@@ -24,7 +24,7 @@ class StepKind(str, Enum):
     DESTRUCTIVE = "destructive"
 
 
-class Confirmation(str, Enum):
+class Confirmation(StrEnum):
     NONE = "none"
     YES_NO = "y/N"
     TYPE_ENVIRONMENT = "type the environment name"

@@ -16,7 +16,11 @@ from rich.table import Table
 from amops.runbook.redact import redact_text
 from amops.runbook.step import Step, StepKind
 
-_KIND_STYLE = {StepKind.READ_ONLY: "green", StepKind.MUTATING: "yellow", StepKind.DESTRUCTIVE: "bold red"}
+_KIND_STYLE = {
+    StepKind.READ_ONLY: "green",
+    StepKind.MUTATING: "yellow",
+    StepKind.DESTRUCTIVE: "bold red",
+}
 
 
 class TerminalConsole:
@@ -35,7 +39,9 @@ class TerminalConsole:
     def step(self, number: int, total: int, step: Step, command: str) -> None:
         style = _KIND_STYLE[step.kind]
         self.out.print()
-        self.out.print(f"[bold]Step {number}/{total} · {escape(step.title)}[/]  [{style}]\\[{step.kind.value}][/]")
+        self.out.print(
+            f"[bold]Step {number}/{total} · {escape(step.title)}[/]  [{style}]\\[{step.kind.value}][/]"
+        )
         self.out.print(f"  [dim]Why:[/] {escape(step.why)}")
         self.out.print(f"  [dim]Command:[/] [cyan]{escape(redact_text(command))}[/]", soft_wrap=True)
         self.out.print(f"  [dim]Expect:[/] {escape(step.expect)}")
@@ -62,7 +68,12 @@ class TerminalConsole:
 
     @contextmanager
     def progress(self, description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+        columns = [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        ]
         with Progress(*columns, console=self.err, transient=False, disable=self.quiet) as bar:
             task = bar.add_task(description, total=total)
             yield lambda advance=1: bar.advance(task, advance)
