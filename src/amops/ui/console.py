@@ -60,8 +60,8 @@ class TerminalConsole:
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         table = Table(title=title, title_justify="left", show_lines=False)
-        for column in columns:
-            table.add_column(column)
+        for index, column in enumerate(columns):
+            table.add_column(column, no_wrap=index == 0)  # the first column names the row: keep it whole
         for row in rows:
             table.add_row(*(escape(redact_text("" if cell is None else str(cell))) for cell in row))
         self.out.print(table)
