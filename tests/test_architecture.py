@@ -54,4 +54,7 @@ def test_the_check_catches_a_forbidden_import(tmp_path, monkeypatch):
     (fake / "bad.py").write_text("import boto3\nfrom rich.console import Console\n")
     monkeypatch.setitem(globals(), "SOURCE", tmp_path)
 
-    assert sorted(violations("runbook")) == ["runbook/bad.py imports boto3", "runbook/bad.py imports rich.console"]
+    assert sorted(violations("runbook")) == [
+        "runbook/bad.py imports boto3",
+        "runbook/bad.py imports rich.console",
+    ]
