@@ -147,3 +147,35 @@ def test_a_pipe_instead_of_a_terminal_is_refused_not_hung(tmp_path, moto_server)
 
     assert done.returncode == 2
     assert "stdin is not a terminal — pass --yes --confirm-env dev" in done.stderr
+
+
+def test_amops_alone_on_a_terminal_offers_a_menu_of_procedures(tmp_path):
+    (tmp_path / "amops.toml").write_text(config_text())
+
+    child = spawn(cwd=tmp_path)
+    child.expect("What do you want to do?")
+    child.expect("Runbooks and their review dates")
+    for _ in range(7):  # down to the last entry
+        child.send("\x1b[B")
+    child.send("\r")
+    child.expect("not yet written")
+    child.expect(pexpect.EOF)
+    child.close()
+
+    assert child.exitstatus == 0
+
+
+def test_amops_alone_without_a_terminal_prints_help(tmp_path):
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "amops"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=30,
+    )
+
+    assert done.returncode == 0
+    assert "Usage: amops" in done.stdout
