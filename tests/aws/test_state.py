@@ -18,7 +18,7 @@ from tests.conftest import MOTO_ACCOUNT
 def clients(config):
     with mock_aws():
         provider = ClientProvider(config.environment("dev"))
-        create_state_tables(provider, "amops-locks", "amops-runs")
+        create_state_tables(provider.client("dynamodb"), "amops-locks", "amops-runs")
         yield provider
 
 

@@ -84,7 +84,7 @@ def test_accepting_the_overwrite_writes_the_example(tmp_path):
 def test_releasing_a_lock_needs_the_environment_name_typed(tmp_path, moto_server):
     (tmp_path / "amops.toml").write_text(config_text(endpoint=moto_server))
     clients = ClientProvider(load_config(tmp_path / "amops.toml").environment("dev"))
-    create_state_tables(clients, "amops-locks", "amops-runs")
+    create_state_tables(clients.client("dynamodb"), "amops-locks", "amops-runs")
     locks = DynamoLockStore(clients, "amops-locks")
     locks.acquire(
         LockInfo(
@@ -123,7 +123,7 @@ def test_a_pipe_instead_of_a_terminal_is_refused_not_hung(tmp_path, moto_server)
 
     (tmp_path / "amops.toml").write_text(config_text(endpoint=moto_server))
     clients = ClientProvider(load_config(tmp_path / "amops.toml").environment("dev"))
-    create_state_tables(clients, "amops-locks", "amops-runs")
+    create_state_tables(clients.client("dynamodb"), "amops-locks", "amops-runs")
     DynamoLockStore(clients, "amops-locks").acquire(
         LockInfo(
             "dev",

@@ -177,9 +177,8 @@ def _summary_from_item(item: dict[str, Any]) -> RunSummary:
     )
 
 
-def create_state_tables(clients: ClientProvider, lock_table: str, runs_table: str) -> None:
+def create_state_tables(dynamodb: Any, lock_table: str, runs_table: str) -> None:
     """Create amops's two tables (the sandbox and tests; real accounts get them from Terraform)."""
-    dynamodb = clients.client("dynamodb")
     dynamodb.create_table(
         TableName=lock_table,
         KeySchema=[{"AttributeName": LOCK_KEY, "KeyType": "HASH"}],

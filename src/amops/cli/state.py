@@ -54,12 +54,17 @@ class AppState:
         from amops.config import load_config
 
         if self.sandbox:
-            from amops.runbook.errors import NotAvailableError
+            from amops.sandbox.control import Sandbox
+            from amops.sandbox.workspace import default_workspace
 
-            raise NotAvailableError(
-                "the sandbox is not part of this version of amops yet",
-                "point amops at a local AWS with endpoint_url in amops.toml meanwhile",
+            sandbox = Sandbox(default_workspace())
+            running, started = sandbox.up(
+                progress=lambda line: None,
+                on_dead=lambda dead: self.console.warning("the sandbox had died; starting a new one"),
             )
+            if started:
+                self.console.info(f"Started the sandbox at {running.endpoint} ({sandbox.workspace.path})")
+            return load_config(sandbox.workspace.config_file)
         return load_config(self.config_path)
 
     @cached_property
@@ -82,7 +87,12 @@ class AppState:
             from amops.runbook.ports import EnvironmentServices
 
             environment = self.config.environment(env)
-            clients = ClientProvider(environment, profile=self.profile)
+            session = None
+            if self.sandbox:
+                from amops.sandbox.accounts import base_session
+
+                session = base_session()
+            clients = ClientProvider(environment, profile=self.profile, session=session)
             self._services[env] = EnvironmentServices(
                 identity=clients.caller_identity,
                 expected_account=environment.account_id,
