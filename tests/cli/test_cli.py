@@ -25,7 +25,9 @@ def one_line_error(outcome) -> str:
 @pytest.fixture
 def moto_env(config):
     with mock_aws():
-        create_state_tables(ClientProvider(config.environment("dev")).client("dynamodb"), "amops-locks", "amops-runs")
+        create_state_tables(
+            ClientProvider(config.environment("dev")).client("dynamodb"), "amops-locks", "amops-runs"
+        )
         yield
 
 

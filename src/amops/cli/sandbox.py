@@ -22,7 +22,7 @@ Workspace = Annotated[
 ]
 
 
-def _sandbox(workspace: Path | None):  # noqa: ANN202  # amops.sandbox.control.Sandbox, imported lazily
+def _sandbox(workspace: Path | None):  # amops.sandbox.control.Sandbox, imported lazily
     from amops.sandbox.control import Sandbox
     from amops.sandbox.workspace import default_workspace
 
@@ -66,7 +66,11 @@ def down(ctx: typer.Context, workspace: Workspace = None) -> None:
     stopped = _sandbox(workspace).down()
     state.emit(
         {"stopped": stopped},
-        lambda: state.console.success("Sandbox stopped.") if stopped else state.console.info("No sandbox running."),
+        lambda: (
+            state.console.success("Sandbox stopped.")
+            if stopped
+            else state.console.info("No sandbox running.")
+        ),
     )
 
 
@@ -80,8 +84,11 @@ def status(ctx: typer.Context, workspace: Workspace = None) -> None:
     document = sandbox.status()
     if document is None:
         died = sandbox.died()
-        message = "the sandbox has died: start a new one with `amops sandbox up`" if died is not None else (
-            "no sandbox is running: start one with `amops sandbox up`")
+        message = (
+            "the sandbox has died: start a new one with `amops sandbox up`"
+            if died is not None
+            else ("no sandbox is running: start one with `amops sandbox up`")
+        )
         state.emit({"running": False, "died": died is not None}, lambda: state.console.info(message))
         raise typer.Exit(ExitCode.FAILED)
     started = datetime.fromisoformat(document["started_at"])
@@ -89,8 +96,10 @@ def status(ctx: typer.Context, workspace: Workspace = None) -> None:
     readiness = sandbox.readiness()
 
     def show() -> None:
-        state.console.info(f"Endpoint {document['endpoint']} · pid {document['pid']} · up {uptime // 60}m "
-                           f"{uptime % 60}s · clock {document['now']} (+{document['clock_offset_hours']:g}h)")
+        state.console.info(
+            f"Endpoint {document['endpoint']} · pid {document['pid']} · up {uptime // 60}m "
+            f"{uptime % 60}s · clock {document['now']} (+{document['clock_offset_hours']:g}h)"
+        )
         state.console.table(
             "Environments",
             ["environment", "region", "API", "/health", "functions on live"],
@@ -115,7 +124,9 @@ def reset(
 @app.command("env")
 def env(
     ctx: typer.Context,
-    environment: Annotated[str, typer.Argument(metavar="ENV", help="Whose account: dev, sit or prod.")] = "dev",
+    environment: Annotated[
+        str, typer.Argument(metavar="ENV", help="Whose account: dev, sit or prod.")
+    ] = "dev",
     workspace: Workspace = None,
 ) -> None:
     """Print export lines so the AWS CLI or any SDK sees ENV's sandbox account.
@@ -129,7 +140,9 @@ def env(
 @app.command("token")
 def token(
     ctx: typer.Context,
-    user: Annotated[str, typer.Argument(metavar="USER", help="alice, bob, carol, dave, erin, frank, amops-smoke")],
+    user: Annotated[
+        str, typer.Argument(metavar="USER", help="alice, bob, carol, dave, erin, frank, amops-smoke")
+    ],
     environment: Annotated[str, typer.Option("--env", metavar="ENV")] = "dev",
     hours: Annotated[float, typer.Option(help="How long it is valid.")] = 1.0,
     workspace: Workspace = None,
@@ -155,9 +168,14 @@ def tick(
         lambda: state.console.table(
             f"Clock now {report['now']}",
             ["process", "effect"],
-            [("TTL expiry", f"{report['expired_items']} items deleted"),
-             ("lifecycle", f"{report['transitioned']} objects to Glacier, {report['expired_objects']} expired"),
-             ("replication", f"{report['replicated']} objects copied to the DR region"),
-             ("hourly exports", f"{report['exports']} table exports started")],
+            [
+                ("TTL expiry", f"{report['expired_items']} items deleted"),
+                (
+                    "lifecycle",
+                    f"{report['transitioned']} objects to Glacier, {report['expired_objects']} expired",
+                ),
+                ("replication", f"{report['replicated']} objects copied to the DR region"),
+                ("hourly exports", f"{report['exports']} table exports started"),
+            ],
         ),
     )

@@ -36,7 +36,7 @@ class Account:
         self.session = boto3.Session(**credentials(endpoint, env))
         self._clients: dict[tuple[str, str], object] = {}
 
-    def client(self, service: str, region: str = PRIMARY_REGION):  # noqa: ANN201  # a boto3 client
+    def client(self, service: str, region: str = PRIMARY_REGION):  # a boto3 client
         key = (service, region)
         if key not in self._clients:
             self._clients[key] = self.session.client(

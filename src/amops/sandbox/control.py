@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import hashlib
 import hmac
@@ -66,7 +67,7 @@ def _alive(pid: int) -> bool:
 
 def _request(url: str, method: str = "GET", timeout: float = 5.0) -> dict[str, Any]:
     request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
-    with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310  # loopback only
+    with urllib.request.urlopen(request, timeout=timeout) as answer:  # loopback only
         return json.loads(answer.read())
 
 
@@ -112,8 +113,13 @@ class Sandbox:
         except (OSError, json.JSONDecodeError):
             return {}
 
-    def up(self, port: int = 0, events: int = 50_000, progress: Callable[[str], None] = lambda _: None,
-           on_dead: Callable[[dict[str, Any]], None] = lambda _: None) -> tuple[Running, bool]:
+    def up(
+        self,
+        port: int = 0,
+        events: int = 50_000,
+        progress: Callable[[str], None] = lambda _: None,
+        on_dead: Callable[[dict[str, Any]], None] = lambda _: None,
+    ) -> tuple[Running, bool]:
         """Start the sandbox, or reuse the running one. Returns it and whether it was started now."""
         require_extra()
         self.workspace.ensure()
@@ -132,9 +138,20 @@ class Sandbox:
         log = self.workspace.log_file
         with open(log, "w") as output:
             process = subprocess.Popen(
-                [sys.executable, "-m", "amops.sandbox.server", "--workspace", str(self.workspace.path),
-                 "--port", str(port), "--events", str(events)],
-                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "amops.sandbox.server",
+                    "--workspace",
+                    str(self.workspace.path),
+                    "--port",
+                    str(port),
+                    "--events",
+                    str(events),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # outlives this command, and a Ctrl-C in this terminal
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
@@ -148,8 +165,10 @@ class Sandbox:
             if process.poll() is not None:
                 reason = lines[-1] if lines else f"exit code {process.returncode}"
                 if "is not free" in reason:
-                    raise UsageError(f"the sandbox cannot start: {reason}",
-                                     "choose another --port, or leave it out to pick a free one")
+                    raise UsageError(
+                        f"the sandbox cannot start: {reason}",
+                        "choose another --port, or leave it out to pick a free one",
+                    )
                 raise SandboxError(f"the sandbox stopped while starting: {reason}", f"see {log}")
             running = self.running()
             if running and running.pid == process.pid:
@@ -169,10 +188,8 @@ class Sandbox:
                     self._kill(dead)
                     self.workspace.state_file.unlink(missing_ok=True)
                 return False
-            try:
+            with contextlib.suppress(OSError, urllib.error.URLError):  # it may be stopping already
                 _request(current.state["control"] + "/shutdown", method="POST")
-            except (OSError, urllib.error.URLError):
-                pass
             self._wait_gone(current.pid)
             self.workspace.state_file.unlink(missing_ok=True)
             return True
@@ -197,8 +214,9 @@ class Sandbox:
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
 
-    def reset(self, port: int = 0, events: int = 50_000, progress: Callable[[str], None] = lambda _: None
-              ) -> Running:
+    def reset(
+        self, port: int = 0, events: int = 50_000, progress: Callable[[str], None] = lambda _: None
+    ) -> Running:
         """Stop, put the shipped sources back, and start from nothing."""
         self.down()
         self.workspace.restore_sources()
@@ -222,8 +240,15 @@ class Sandbox:
             lam = Account(current.endpoint, env).client("lambda", region)
             functions = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
             live = sum(1 for name in functions if lam.list_aliases(FunctionName=name)["Aliases"])
-            rows.append({"environment": env, "region": region, "api_url": url, "health": _health(url),
-                         "functions": f"{live}/{len(functions)}"})
+            rows.append(
+                {
+                    "environment": env,
+                    "region": region,
+                    "api_url": url,
+                    "health": _health(url),
+                    "functions": f"{live}/{len(functions)}",
+                }
+            )
         return rows
 
     def tick(self, hours: float) -> dict[str, Any]:
@@ -259,9 +284,11 @@ class Sandbox:
 
         _check_env(env)
         current = self._require_running()
-        key = Account(current.endpoint, env).client("ssm").get_parameter(
-            Name=f"/am/{env}/token-signing-key", WithDecryption=True
-        )["Parameter"]["Value"]
+        key = (
+            Account(current.endpoint, env)
+            .client("ssm")
+            .get_parameter(Name=f"/am/{env}/token-signing-key", WithDecryption=True)["Parameter"]["Value"]
+        )
         return sign_token(key, user, hours)
 
 
@@ -269,7 +296,9 @@ def sign_token(key: str, user: str, hours: float = 1.0, now: float | None = None
     """A bearer token the sandbox's authorizer accepts: base64url(claims).hmac-sha256."""
     issued = int(now if now is not None else time.time())
     claims = {"sub": user, "iat": issued, "exp": issued + int(hours * 3600)}
-    payload = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    payload = (
+        base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    )
     return payload + "." + hmac.new(key.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 

@@ -114,7 +114,10 @@ class FunctionRunner:
             "AWS_DEFAULT_REGION": self.region,
             "AWS_LAMBDA_FUNCTION_NAME": function,
             "AWS_LAMBDA_FUNCTION_VERSION": configuration["Version"],
-            **{key.upper(): value for key, value in credentials(self.account.endpoint, self.account.env).items()},
+            **{
+                key.upper(): value
+                for key, value in credentials(self.account.endpoint, self.account.env).items()
+            },
         }
         captured = io.StringIO()
         error: BaseException | None = None
@@ -128,8 +131,16 @@ class FunctionRunner:
                 boto3.DEFAULT_SESSION = None
         lines = captured.getvalue().splitlines()
         if error is not None and getattr(error, "error_code", None) is None:
-            lines.append(json.dumps({"level": "ERROR", "message": f"Unhandled exception: {error!r}",
-                                     "errorType": type(error).__name__, "request_id": request_id}))
+            lines.append(
+                json.dumps(
+                    {
+                        "level": "ERROR",
+                        "message": f"Unhandled exception: {error!r}",
+                        "errorType": type(error).__name__,
+                        "request_id": request_id,
+                    }
+                )
+            )
         self._ship_logs(function, configuration, lines)
         if error is not None:
             raise InvocationError(str(error)) from error
@@ -172,12 +183,14 @@ class FunctionRunner:
             self._known_streams.add((group, stream))
         now = int(time.time() * 1000)
         self._logs.put_log_events(
-            logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": now, "message": line} for line in lines]
+            logGroupName=group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": now, "message": line} for line in lines],
         )
 
 
 @contextlib.contextmanager
-def _environment(variables: Mapping[str, str]):  # noqa: ANN202  # a context manager
+def _environment(variables: Mapping[str, str]):  # a context manager
     saved = dict(os.environ)
     os.environ.update(variables)
     try:
@@ -191,8 +204,14 @@ class ApiGateway:
     """One environment's API in one region."""
 
     def __init__(
-        self, account: Account, region: str, api_name: str, stage: str, audit_function: str,
-        access_log_group: str, runner: FunctionRunner,
+        self,
+        account: Account,
+        region: str,
+        api_name: str,
+        stage: str,
+        audit_function: str,
+        access_log_group: str,
+        runner: FunctionRunner,
     ) -> None:
         self.account = account
         self.region = region
@@ -229,11 +248,14 @@ class ApiGateway:
                 if detail.get("authorizationType") == "CUSTOM":
                     auth = _INTEGRATION.search(authorizers[detail["authorizerId"]]["authorizerUri"])
                     authorizer = (auth.group(1), auth.group(2) or "$LATEST")
-                routes.append(Route(method, resource["path"], found.group(1), found.group(2) or "$LATEST", authorizer))
+                routes.append(
+                    Route(method, resource["path"], found.group(1), found.group(2) or "$LATEST", authorizer)
+                )
         return routes
 
-    def handle(self, method: str, raw_path: str, headers: Mapping[str, str], body: str | None,
-               source_ip: str) -> tuple[int, dict[str, str], str]:
+    def handle(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: str | None, source_ip: str
+    ) -> tuple[int, dict[str, str], str]:
         started = time.time()
         request_id = str(uuid.uuid4())
         path = raw_path.split("?", 1)[0]
@@ -241,70 +263,113 @@ class ApiGateway:
         status, answer_headers, answer = 404, {}, json.dumps({"message": "Not Found"})
         audit = None
         if path == prefix or path.startswith(prefix + "/"):
-            resource_path = path[len(prefix):] or "/"
+            resource_path = path[len(prefix) :] or "/"
             for route in self.routes():
                 params = route.match(method, resource_path)
                 if params is None:
                     continue
-                status, answer_headers, answer, audit, principal = self._run(
+                status, answer_headers, answer, audit = self._run(
                     route, params, resource_path, method, headers, body, source_ip, request_id
                 )
                 break
         if audit is not None:
             self._audit({**audit, "request_id": request_id, "source_ip": source_ip})
         self._access_log(request_id, source_ip, method, path, status, started)
-        return status, {"content-type": "application/json", "x-amzn-requestid": request_id, **answer_headers}, answer
+        return (
+            status,
+            {"content-type": "application/json", "x-amzn-requestid": request_id, **answer_headers},
+            answer,
+        )
 
-    def _run(self, route: Route, params: dict[str, str], resource_path: str, method: str,
-             headers: Mapping[str, str], body: str | None, source_ip: str, request_id: str):  # noqa: ANN202
+    def _run(
+        self,
+        route: Route,
+        params: dict[str, str],
+        resource_path: str,
+        method: str,
+        headers: Mapping[str, str],
+        body: str | None,
+        source_ip: str,
+        request_id: str,
+    ):
         principal = None
         if route.authorizer:
             token = next((value for key, value in headers.items() if key.lower() == "authorization"), "")
             try:
-                policy = self.runner.invoke(*route.authorizer, {
-                    "type": "TOKEN", "authorizationToken": token,
-                    "methodArn": f"arn:aws:execute-api:{self.region}:{self.account.env}:api/{self.stage}/"
-                                 f"{method}{route.path}",
-                })
+                policy = self.runner.invoke(
+                    *route.authorizer,
+                    {
+                        "type": "TOKEN",
+                        "authorizationToken": token,
+                        "methodArn": f"arn:aws:execute-api:{self.region}:{self.account.env}:api/{self.stage}/"
+                        f"{method}{route.path}",
+                    },
+                )
             except InvocationError:
-                denied = {"actor": "anonymous", "action": "auth.denied", "outcome": "deny", "team_id": None,
-                          "resource": resource_path}
-                return 401, {}, json.dumps({"message": "Unauthorized"}), denied, None
+                denied = {
+                    "actor": "anonymous",
+                    "action": "auth.denied",
+                    "outcome": "deny",
+                    "team_id": None,
+                    "resource": resource_path,
+                }
+                return 401, {}, json.dumps({"message": "Unauthorized"}), denied
             effects = {s.get("Effect") for s in policy.get("policyDocument", {}).get("Statement", [])}
             if effects != {"Allow"}:
-                return 403, {}, json.dumps({"message": "Forbidden"}), None, None
+                return 403, {}, json.dumps({"message": "Forbidden"}), None
             principal = {"principalId": policy["principalId"], **(policy.get("context") or {})}
         event = {
-            "resource": route.path, "path": resource_path, "httpMethod": method, "headers": dict(headers),
-            "pathParameters": params or None, "body": body, "isBase64Encoded": False,
-            "requestContext": {"requestId": request_id, "stage": self.stage, "resourcePath": route.path,
-                               "httpMethod": method, "identity": {"sourceIp": source_ip},
-                               "authorizer": principal},
+            "resource": route.path,
+            "path": resource_path,
+            "httpMethod": method,
+            "headers": dict(headers),
+            "pathParameters": params or None,
+            "body": body,
+            "isBase64Encoded": False,
+            "requestContext": {
+                "requestId": request_id,
+                "stage": self.stage,
+                "resourcePath": route.path,
+                "httpMethod": method,
+                "identity": {"sourceIp": source_ip},
+                "authorizer": principal,
+            },
         }
         try:
             result = self.runner.invoke(route.function, route.qualifier, event)
         except InvocationError:
-            return 502, {}, json.dumps({"message": "Internal server error"}), None, principal
+            return 502, {}, json.dumps({"message": "Internal server error"}), None
         if not isinstance(result, dict) or "statusCode" not in result:
-            return 502, {}, json.dumps({"message": "Internal server error"}), None, principal
+            return 502, {}, json.dumps({"message": "Internal server error"}), None
         audit = result.pop("audit", None)
         body_text = result.get("body") or ""
-        return int(result["statusCode"]), dict(result.get("headers") or {}), body_text, audit, principal
+        return int(result["statusCode"]), dict(result.get("headers") or {}), body_text, audit
 
     def _audit(self, event: dict[str, Any]) -> None:
         with contextlib.suppress(InvocationError):  # the audit writer logs its own failures (AM-AUD-…)
             self.runner.invoke(self.audit_function, "live", event)
 
-    def _access_log(self, request_id: str, ip: str, method: str, path: str, status: int, started: float) -> None:
+    def _access_log(
+        self, request_id: str, ip: str, method: str, path: str, status: int, started: float
+    ) -> None:
         logs = self.account.client("logs", self.region)
         stream = f"{self.stage}-{time.strftime('%Y-%m-%d', time.gmtime())}"
         with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_stream(logGroupName=self.access_log_group, logStreamName=stream)
-        record = {"requestId": request_id, "ip": ip, "httpMethod": method, "path": path, "status": status,
-                  "responseLatency": int((time.time() - started) * 1000)}
+        record = {
+            "requestId": request_id,
+            "ip": ip,
+            "httpMethod": method,
+            "path": path,
+            "status": status,
+            "responseLatency": int((time.time() - started) * 1000),
+        }
         with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
-            logs.put_log_events(logGroupName=self.access_log_group, logStreamName=stream,
-                                logEvents=[{"timestamp": int(time.time() * 1000), "message": json.dumps(record)}])
+            logs.put_log_events(
+                logGroupName=self.access_log_group,
+                logStreamName=stream,
+                logEvents=[{"timestamp": int(time.time() * 1000), "message": json.dumps(record)}],
+            )
 
 
 def serve(gateway: ApiGateway, host: str, port: int) -> ThreadingHTTPServer:
@@ -319,8 +384,11 @@ def serve(gateway: ApiGateway, host: str, port: int) -> ThreadingHTTPServer:
                     self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
                 )
             except Exception as error:  # the gateway itself broke: say so, keep serving
-                status, headers, answer = 500, {"content-type": "application/json"}, json.dumps(
-                    {"message": f"sandbox gateway error: {error}"})
+                status, headers, answer = (
+                    500,
+                    {"content-type": "application/json"},
+                    json.dumps({"message": f"sandbox gateway error: {error}"}),
+                )
             data = answer.encode()
             self.send_response(status)
             for key, value in headers.items():
@@ -329,9 +397,9 @@ def serve(gateway: ApiGateway, host: str, port: int) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer  # noqa: N815  # http.server's names
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer  # http.server's names
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # http.server's signature
+        def log_message(self, format: str, *args: Any) -> None:  # http.server's signature
             pass  # the access log goes to CloudWatch Logs, as API Gateway's does
 
     server = ThreadingHTTPServer((host, port), Handler)

@@ -44,8 +44,14 @@ PERMISSIONS = (
 )
 GRANTS = {
     "owner": PERMISSIONS,
-    "admin": ("team.read", "team.update", "team.member.add", "team.member.remove", "invitation.send",
-              "permission.check"),
+    "admin": (
+        "team.read",
+        "team.update",
+        "team.member.add",
+        "team.member.remove",
+        "invitation.send",
+        "permission.check",
+    ),
     "member": ("team.read", "permission.check"),
 }
 
@@ -142,27 +148,56 @@ def log_lines(env: str, now: datetime, seed: int = SEED) -> dict[str, list[tuple
     for hour in range(24 * 3):
         moment = now - timedelta(hours=hour, minutes=rng.randrange(60))
         for function in ("teams", "permissions", "health"):
-            add(function, moment, {"level": "INFO", "message": "request handled",
-                                   "request_id": str(uuid.UUID(int=rng.getrandbits(128))),
-                                   "latency_ms": rng.randrange(8, 120)})
+            add(
+                function,
+                moment,
+                {
+                    "level": "INFO",
+                    "message": "request handled",
+                    "request_id": str(uuid.UUID(int=rng.getrandbits(128))),
+                    "latency_ms": rng.randrange(8, 120),
+                },
+            )
     if env == "dev":
         for code, entry in ERROR_CODES.items():
             for _ in range(3):
                 moment = now - timedelta(hours=rng.randrange(2, 48), minutes=rng.randrange(60))
-                add(entry.function, moment, {"level": "ERROR", "message": entry.title, "error_code": code,
-                                             "request_id": str(uuid.UUID(int=rng.getrandbits(128))),
-                                             "team_id": rng.choice(sorted(TEAMS))})
+                add(
+                    entry.function,
+                    moment,
+                    {
+                        "level": "ERROR",
+                        "message": entry.title,
+                        "error_code": code,
+                        "request_id": str(uuid.UUID(int=rng.getrandbits(128))),
+                        "team_id": rng.choice(sorted(TEAMS)),
+                    },
+                )
         for _ in range(200):  # the authorizer failure burst: a client with a stale signing key
             moment = now - timedelta(minutes=rng.randrange(50))
-            add("authorizer", moment, {"level": "ERROR", "message": "token signature invalid",
-                                       "error_code": "AM-AUTH-002",
-                                       "request_id": str(uuid.UUID(int=rng.getrandbits(128)))})
+            add(
+                "authorizer",
+                moment,
+                {
+                    "level": "ERROR",
+                    "message": "token signature invalid",
+                    "error_code": "AM-AUTH-002",
+                    "request_id": str(uuid.UUID(int=rng.getrandbits(128))),
+                },
+            )
         for _ in range(40):  # throttled audit writes yesterday
             moment = now - timedelta(days=1, minutes=rng.randrange(30))
-            add("audit-writer", moment, {"level": "ERROR", "message": "audit write failed: throttled",
-                                         "error_code": "AM-AUD-002",
-                                         "request_id": str(uuid.UUID(int=rng.getrandbits(128))),
-                                         "team_id": rng.choice(sorted(TEAMS))})
+            add(
+                "audit-writer",
+                moment,
+                {
+                    "level": "ERROR",
+                    "message": "audit write failed: throttled",
+                    "error_code": "AM-AUD-002",
+                    "request_id": str(uuid.UUID(int=rng.getrandbits(128))),
+                    "team_id": rng.choice(sorted(TEAMS)),
+                },
+            )
     for function in lines:
         lines[function].sort(key=lambda pair: pair[0])
     return lines

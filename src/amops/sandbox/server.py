@@ -28,14 +28,23 @@ from amops.sandbox.workspace import Workspace
 def start_moto(port: int) -> tuple[Any, str]:
     """moto's server app on loopback, bound here so a busy port fails at once."""
     from moto.core.config import default_user_config
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request drowns the log
     # Before any function exists: moto's Lambda runs no Docker; the gateway runs the code.
     default_user_config["lambda"]["use_docker"] = False
-    server = make_server(LOOPBACK, port, DomainDispatcherApplication(create_backend_app), threaded=True,
-                         request_handler=MotoRequestHandler)
+    server = make_server(
+        LOOPBACK,
+        port,
+        DomainDispatcherApplication(create_backend_app),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
     threading.Thread(target=server.serve_forever, daemon=True, name="moto").start()
     return server, f"http://{LOOPBACK}:{server.server_port}"
 
@@ -71,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     say = lambda message: print(f"{time.time() - started:6.1f}s {message}", flush=True)  # noqa: E731
     from amops.sandbox.bulk import InProcessLoader
 
-    options = StackOptions(workspace.path, args.events, datetime.now(UTC).date(), api_urls, say, InProcessLoader)
+    options = StackOptions(
+        workspace.path, args.events, datetime.now(UTC).date(), api_urls, say, InProcessLoader
+    )
     provision(endpoint, config, options)
 
     servers = []
@@ -81,8 +92,15 @@ def main(argv: list[str] | None = None) -> int:
         names = config.resource_names(env)
         account = Account(endpoint, env)
         runner = FunctionRunner(account, region, names["artifacts_bucket"], workspace.code_dir)
-        gateway = ApiGateway(account, region, names["api"], names["stage"], names["functions"]["audit-writer"],
-                             names["api_log_group"], runner)
+        gateway = ApiGateway(
+            account,
+            region,
+            names["api"],
+            names["stage"],
+            names["functions"]["audit-writer"],
+            names["api_log_group"],
+            runner,
+        )
         server = serve(gateway, LOOPBACK, port)
         threading.Thread(target=server.serve_forever, daemon=True, name=f"gateway-{env}-{region}").start()
         servers.append(server)
@@ -127,14 +145,20 @@ def _control_server(simulator: Any, stop: threading.Event, state: Any) -> Thread
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802  # http.server's name
+        def do_GET(self) -> None:  # http.server's name
             if self.path == "/status":
-                self._send(200, {**state(), "now": simulator.now().isoformat(timespec="seconds"),
-                                 "clock_offset_hours": simulator.offset.total_seconds() / 3600})
+                self._send(
+                    200,
+                    {
+                        **state(),
+                        "now": simulator.now().isoformat(timespec="seconds"),
+                        "clock_offset_hours": simulator.offset.total_seconds() / 3600,
+                    },
+                )
             else:
                 self._send(404, {"message": "not found"})
 
-        def do_POST(self) -> None:  # noqa: N802  # http.server's name
+        def do_POST(self) -> None:  # http.server's name
             url = urlparse(self.path)
             if url.path == "/tick":
                 hours = float(parse_qs(url.query).get("hours", ["1"])[0])
@@ -145,7 +169,7 @@ def _control_server(simulator: Any, stop: threading.Event, state: Any) -> Thread
             else:
                 self._send(404, {"message": "not found"})
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # http.server's signature
+        def log_message(self, format: str, *args: Any) -> None:  # http.server's signature
             pass
 
     return ThreadingHTTPServer((LOOPBACK, 0), Control)

@@ -16,7 +16,7 @@ from amops.config import Config
 from amops.sandbox import DR_REGION, PRIMARY_REGION
 from amops.sandbox.accounts import Account
 
-MAX_EXPORT_ROUNDS = 24  # a tick of days exports the last day's hours, not every hour since
+MAX_EXPORT_ROUNDS = 1  # a long tick exports once, at the last hour it crossed: AWS keeps no backlog
 
 
 @dataclass
@@ -59,10 +59,12 @@ class Simulator:
                 report.expired_objects += expired
                 report.exports += self._exports(account, env, names, before, now)
                 if self.config.environment(env).dr_region:
-                    report.replicated += self._replicate(account, names["audit_archive_bucket"],
-                                                         names["audit_archive_dr_bucket"])
-                    report.replicated += self._replicate(account, names["dr_exports_bucket"],
-                                                         names["dr_exports_dr_bucket"])
+                    report.replicated += self._replicate(
+                        account, names["audit_archive_bucket"], names["audit_archive_dr_bucket"]
+                    )
+                    report.replicated += self._replicate(
+                        account, names["dr_exports_bucket"], names["dr_exports_dr_bucket"]
+                    )
             return report
 
     def _expire_items(self, account: Account, names: dict[str, Any], now: datetime) -> int:
@@ -73,10 +75,13 @@ class Simulator:
             if ttl.get("TimeToLiveStatus") != "ENABLED":
                 continue
             attribute = ttl["AttributeName"]
-            key_names = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+            key_names = [
+                k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
+            ]
             paginator = dynamodb.get_paginator("scan")
             pages = paginator.paginate(
-                TableName=table, FilterExpression="#t < :now",
+                TableName=table,
+                FilterExpression="#t < :now",
                 ExpressionAttributeNames={"#t": attribute},
                 ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}},
             )
@@ -107,9 +112,13 @@ class Simulator:
                         continue
                     for transition in rule.get("Transitions", []):
                         if age >= transition["Days"] and item.get("StorageClass", "STANDARD") == "STANDARD":
-                            s3.copy_object(Bucket=bucket, Key=item["Key"], StorageClass=transition["StorageClass"],
-                                           CopySource={"Bucket": bucket, "Key": item["Key"]},
-                                           MetadataDirective="COPY")
+                            s3.copy_object(
+                                Bucket=bucket,
+                                Key=item["Key"],
+                                StorageClass=transition["StorageClass"],
+                                CopySource={"Bucket": bucket, "Key": item["Key"]},
+                                MetadataDirective="COPY",
+                            )
                             transitioned += 1
         return transitioned, expired
 
@@ -127,13 +136,18 @@ class Simulator:
                 if item.get("StorageClass", "STANDARD") != "STANDARD":
                     s3.restore_object(Bucket=source, Key=item["Key"], RestoreRequest={"Days": 1})
                 body = s3.get_object(Bucket=source, Key=item["Key"])["Body"].read()
-                s3_dr.put_object(Bucket=target, Key=item["Key"], Body=body,
-                                 StorageClass=item.get("StorageClass", "STANDARD"))
+                s3_dr.put_object(
+                    Bucket=target,
+                    Key=item["Key"],
+                    Body=body,
+                    StorageClass=item.get("StorageClass", "STANDARD"),
+                )
                 copied += 1
         return copied
 
-    def _exports(self, account: Account, env: str, names: dict[str, Any], before: datetime,
-                 now: datetime) -> list[str]:
+    def _exports(
+        self, account: Account, env: str, names: dict[str, Any], before: datetime, now: datetime
+    ) -> list[str]:
         """One PITR export of every table per hour boundary crossed (the last 24 at most)."""
         hours = []
         moment = before.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
@@ -148,7 +162,8 @@ class Simulator:
             for table in names["tables"].values():
                 answer = dynamodb.export_table_to_point_in_time(
                     TableArn=f"arn:aws:dynamodb:{PRIMARY_REGION}:{account_id}:table/{table}",
-                    S3Bucket=names["dr_exports_bucket"], S3Prefix=f"{table}/{stamp}",
+                    S3Bucket=names["dr_exports_bucket"],
+                    S3Prefix=f"{table}/{stamp}",
                     ExportFormat="DYNAMODB_JSON",
                 )
                 started.append(answer["ExportDescription"]["ExportArn"])

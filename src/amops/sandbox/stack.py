@@ -5,8 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import groupby
@@ -44,7 +44,9 @@ ARCHIVE_LIFECYCLE = {
     ]
 }
 EXPORTS_LIFECYCLE = {
-    "Rules": [{"ID": "exports-retention", "Filter": {"Prefix": ""}, "Status": "Enabled", "Expiration": {"Days": 35}}]
+    "Rules": [
+        {"ID": "exports-retention", "Filter": {"Prefix": ""}, "Status": "Enabled", "Expiration": {"Days": 35}}
+    ]
 }
 # (method, path, function, needs the authorizer)
 ROUTES = [
@@ -115,11 +117,23 @@ class Environment:
 
     def roles(self) -> str:
         iam = self.account.client("iam")
-        trust = json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+        trust = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        )
         iam.create_role(RoleName="amops-operator", AssumeRolePolicyDocument=trust)
         iam.create_role(RoleName=f"am-{self.env}-replication", AssumeRolePolicyDocument=trust)
-        return iam.create_role(RoleName=f"am-{self.env}-lambda", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        return iam.create_role(RoleName=f"am-{self.env}-lambda", AssumeRolePolicyDocument=trust)["Role"][
+            "Arn"
+        ]
 
     def bucket(self, name: str, region: str = PRIMARY_REGION, encrypted: bool = True) -> None:
         s3 = self.account.client("s3", region)
@@ -135,20 +149,29 @@ class Environment:
         s3.put_public_access_block(
             Bucket=name,
             PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True, "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
             },
         )
 
     def buckets(self) -> None:
         n = self.names
         s3 = self.account.client("s3")
-        for name in (n["artifacts_bucket"], n["audit_archive_bucket"], n["dr_exports_bucket"], n["tfstate_bucket"]):
+        for name in (
+            n["artifacts_bucket"],
+            n["audit_archive_bucket"],
+            n["dr_exports_bucket"],
+            n["tfstate_bucket"],
+        ):
             self.bucket(name)
         s3.put_bucket_lifecycle_configuration(
             Bucket=n["audit_archive_bucket"], LifecycleConfiguration=ARCHIVE_LIFECYCLE
         )
-        s3.put_bucket_lifecycle_configuration(Bucket=n["dr_exports_bucket"], LifecycleConfiguration=EXPORTS_LIFECYCLE)
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=n["dr_exports_bucket"], LifecycleConfiguration=EXPORTS_LIFECYCLE
+        )
         if not self.config.environment(self.env).dr_region:
             return
         role = f"arn:aws:iam::{self.account_id}:role/am-{self.env}-replication"
@@ -161,11 +184,16 @@ class Environment:
                 Bucket=source,
                 ReplicationConfiguration={
                     "Role": role,
-                    "Rules": [{
-                        "ID": "to-dr", "Status": "Enabled", "Priority": 1, "Filter": {"Prefix": ""},
-                        "DeleteMarkerReplication": {"Status": "Disabled"},
-                        "Destination": {"Bucket": f"arn:aws:s3:::{target}", "StorageClass": "STANDARD"},
-                    }],
+                    "Rules": [
+                        {
+                            "ID": "to-dr",
+                            "Status": "Enabled",
+                            "Priority": 1,
+                            "Filter": {"Prefix": ""},
+                            "DeleteMarkerReplication": {"Status": "Disabled"},
+                            "Destination": {"Bucket": f"arn:aws:s3:::{target}", "StorageClass": "STANDARD"},
+                        }
+                    ],
                 },
             )
 
@@ -173,20 +201,33 @@ class Environment:
         dynamodb = self.account.client("dynamodb")
         tables = self.names["tables"]
 
-        def create(name: str, keys: list[tuple[str, str]], indexes: list[tuple[str, list[tuple[str, str]]]] = (),
-                   ttl: str | None = None, stream: bool = False) -> None:
+        def create(
+            name: str,
+            keys: list[tuple[str, str]],
+            indexes: list[tuple[str, list[tuple[str, str]]]] = (),
+            ttl: str | None = None,
+            stream: bool = False,
+        ) -> None:
             attributes = {attribute for attribute, _ in keys} | {a for _, k in indexes for a, _ in k}
             request = {
                 "TableName": name,
                 "KeySchema": [{"AttributeName": a, "KeyType": kind} for a, kind in keys],
-                "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+                "AttributeDefinitions": [
+                    {"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)
+                ],
                 "BillingMode": "PAY_PER_REQUEST",
-                "Tags": [{"Key": "environment", "Value": self.env}, {"Key": "platform", "Value": "access-management"}],
+                "Tags": [
+                    {"Key": "environment", "Value": self.env},
+                    {"Key": "platform", "Value": "access-management"},
+                ],
             }
             if indexes:
                 request["GlobalSecondaryIndexes"] = [
-                    {"IndexName": index, "KeySchema": [{"AttributeName": a, "KeyType": k} for a, k in schema],
-                     "Projection": {"ProjectionType": "ALL"}}
+                    {
+                        "IndexName": index,
+                        "KeySchema": [{"AttributeName": a, "KeyType": k} for a, k in schema],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
                     for index, schema in indexes
                 ]
             if stream:
@@ -200,11 +241,19 @@ class Environment:
                     TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
                 )
 
-        create(tables["teams"], [("pk", "HASH"), ("sk", "RANGE")], [("by-user", [("user", "HASH"), ("pk", "RANGE")])])
+        create(
+            tables["teams"],
+            [("pk", "HASH"), ("sk", "RANGE")],
+            [("by-user", [("user", "HASH"), ("pk", "RANGE")])],
+        )
         create(tables["permissions"], [("role", "HASH"), ("permission", "RANGE")])
         create(tables["invitations"], [("invitation_id", "HASH")], ttl="expires_at")
-        create(tables["audit"], [("pk", "HASH"), ("sk", "RANGE")], [("by-day", [("day", "HASH"), ("sk", "RANGE")])],
-               ttl=AUDIT_TTL_ATTRIBUTE)
+        create(
+            tables["audit"],
+            [("pk", "HASH"), ("sk", "RANGE")],
+            [("by-day", [("day", "HASH"), ("sk", "RANGE")])],
+            ttl=AUDIT_TTL_ATTRIBUTE,
+        )
         from amops.aws.state import create_state_tables
 
         create_state_tables(dynamodb, self.names["lock_table"], self.names["runs_table"])
@@ -232,17 +281,43 @@ class Environment:
         alarms = self.names["alarms"]
         definitions = [
             (alarms["api-5xx"], "AWS/ApiGateway", "5XXError", "Sum", 5, {"ApiName": self.names["api"]}),
-            (alarms["api-latency-p99"], "AWS/ApiGateway", "Latency", "Average", 1000, {"ApiName": self.names["api"]}),
-            (alarms["authorizer-errors"], "AWS/Lambda", "Errors", "Sum", 10,
-             {"FunctionName": self.names["functions"]["authorizer"]}),
-            (alarms["audit-write-failures"], "AccessManagement", "AuditWriteFailures", "Sum", 1,
-             {"Environment": self.env}),
+            (
+                alarms["api-latency-p99"],
+                "AWS/ApiGateway",
+                "Latency",
+                "Average",
+                1000,
+                {"ApiName": self.names["api"]},
+            ),
+            (
+                alarms["authorizer-errors"],
+                "AWS/Lambda",
+                "Errors",
+                "Sum",
+                10,
+                {"FunctionName": self.names["functions"]["authorizer"]},
+            ),
+            (
+                alarms["audit-write-failures"],
+                "AccessManagement",
+                "AuditWriteFailures",
+                "Sum",
+                1,
+                {"Environment": self.env},
+            ),
         ]
         for name, namespace, metric, statistic, threshold, dimensions in definitions:
             cloudwatch.put_metric_alarm(
-                AlarmName=name, Namespace=namespace, MetricName=metric, Statistic=statistic, Period=60,
-                EvaluationPeriods=5, Threshold=threshold, ComparisonOperator="GreaterThanOrEqualToThreshold",
-                Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()], TreatMissingData="notBreaching",
+                AlarmName=name,
+                Namespace=namespace,
+                MetricName=metric,
+                Statistic=statistic,
+                Period=60,
+                EvaluationPeriods=5,
+                Threshold=threshold,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+                Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+                TreatMissingData="notBreaching",
             )
             cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="sandbox: provisioned")
 
@@ -270,8 +345,14 @@ class Environment:
             else:  # S3-sourced code must come from the function's own region; the zip is the same
                 code = {"ZipFile": package.data}
             lam.create_function(
-                FunctionName=name, Runtime=RUNTIME, Role=self.lambda_role, Handler=HANDLER, Code=code,
-                Timeout=10, MemorySize=256, Environment={"Variables": variables},
+                FunctionName=name,
+                Runtime=RUNTIME,
+                Role=self.lambda_role,
+                Handler=HANDLER,
+                Code=code,
+                Timeout=10,
+                MemorySize=256,
+                Environment={"Variables": variables},
                 Tags={"environment": self.env},
             )
             version = lam.publish_version(
@@ -283,69 +364,115 @@ class Environment:
         apigateway = self.account.client("apigateway", region)
         lam_arn = f"arn:aws:lambda:{region}:{self.account_id}:function"
         alias = self.names["alias"]
-        api_id = apigateway.create_rest_api(name=self.names["api"], endpointConfiguration={"types": ["REGIONAL"]})["id"]
+        api_id = apigateway.create_rest_api(
+            name=self.names["api"], endpointConfiguration={"types": ["REGIONAL"]}
+        )["id"]
         authorizer_uri = (
             f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/"
             f"{lam_arn}:{self.names['functions']['authorizer']}:{alias}/invocations"
         )
         authorizer_id = apigateway.create_authorizer(
-            restApiId=api_id, name="bearer", type="TOKEN", authorizerUri=authorizer_uri,
-            identitySource="method.request.header.Authorization", authorizerResultTtlInSeconds=0,
+            restApiId=api_id,
+            name="bearer",
+            type="TOKEN",
+            authorizerUri=authorizer_uri,
+            identitySource="method.request.header.Authorization",
+            authorizerResultTtlInSeconds=0,
         )["id"]
         resources = {item["path"]: item["id"] for item in apigateway.get_resources(restApiId=api_id)["items"]}
         for method, path, function, protected in ROUTES:
             parent = "/"
             for part in path.strip("/").split("/"):
-                current = (parent.rstrip("/") + "/" + part)
+                current = parent.rstrip("/") + "/" + part
                 if current not in resources:
                     resources[current] = apigateway.create_resource(
                         restApiId=api_id, parentId=resources[parent], pathPart=part
                     )["id"]
                 parent = current
-            auth = {"authorizationType": "CUSTOM", "authorizerId": authorizer_id} if protected else {
-                "authorizationType": "NONE"}
+            auth = (
+                {"authorizationType": "CUSTOM", "authorizerId": authorizer_id}
+                if protected
+                else {"authorizationType": "NONE"}
+            )
             apigateway.put_method(restApiId=api_id, resourceId=resources[path], httpMethod=method, **auth)
             apigateway.put_integration(
-                restApiId=api_id, resourceId=resources[path], httpMethod=method, type="AWS_PROXY",
+                restApiId=api_id,
+                resourceId=resources[path],
+                httpMethod=method,
+                type="AWS_PROXY",
                 integrationHttpMethod="POST",
-                uri=(f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/"
-                     f"{lam_arn}:{self.names['functions'][function]}:{alias}/invocations"),
+                uri=(
+                    f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/"
+                    f"{lam_arn}:{self.names['functions'][function]}:{alias}/invocations"
+                ),
             )
-        apigateway.create_deployment(restApiId=api_id, stageName=self.names["stage"], description="sandbox-seed")
+        apigateway.create_deployment(
+            restApiId=api_id, stageName=self.names["stage"], description="sandbox-seed"
+        )
 
     def dns(self) -> None:
         route53 = self.account.client("route53")
         domain = self.config.platform.domain
-        zone = route53.create_hosted_zone(Name=domain, CallerReference=f"sandbox-{self.env}")["HostedZone"]["Id"]
+        zone = route53.create_hosted_zone(Name=domain, CallerReference=f"sandbox-{self.env}")["HostedZone"][
+            "Id"
+        ]
         primary_url = self.options.api_urls[(self.env, PRIMARY_REGION)]
         host = primary_url.split("//")[1].split("/")[0]
         ip, _, port = host.partition(":")
         check = route53.create_health_check(
             CallerReference=f"sandbox-{self.env}-primary",
-            HealthCheckConfig={"IPAddress": ip, "Port": int(port), "Type": "HTTP",
-                               "ResourcePath": f"/{self.names['stage']}/health", "RequestInterval": 30,
-                               "FailureThreshold": 3},
+            HealthCheckConfig={
+                "IPAddress": ip,
+                "Port": int(port),
+                "Type": "HTTP",
+                "ResourcePath": f"/{self.names['stage']}/health",
+                "RequestInterval": 30,
+                "FailureThreshold": 3,
+            },
         )["HealthCheck"]["Id"]
         record = self.names["dns_record"]
         changes = []
-        for role, region, extra in (("PRIMARY", PRIMARY_REGION, {"HealthCheckId": check}),
-                                    ("SECONDARY", DR_REGION, {})):
-            changes.append({"Action": "UPSERT", "ResourceRecordSet": {
-                "Name": record, "Type": "CNAME", "SetIdentifier": role.lower(), "Failover": role, "TTL": 60,
-                "ResourceRecords": [{"Value": f"{region}.api-gateway.{domain}"}], **extra}})
+        for role, region, extra in (
+            ("PRIMARY", PRIMARY_REGION, {"HealthCheckId": check}),
+            ("SECONDARY", DR_REGION, {}),
+        ):
+            changes.append(
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": record,
+                        "Type": "CNAME",
+                        "SetIdentifier": role.lower(),
+                        "Failover": role,
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": f"{region}.api-gateway.{domain}"}],
+                        **extra,
+                    },
+                }
+            )
         route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": changes})
 
     # -- data ------------------------------------------------------------------------------
 
     def seed_directory(self) -> None:
-        dynamodb = self.account.session.resource("dynamodb", region_name=PRIMARY_REGION,
-                                                 endpoint_url=self.account.endpoint)
+        dynamodb = self.account.session.resource(
+            "dynamodb", region_name=PRIMARY_REGION, endpoint_url=self.account.endpoint
+        )
         with dynamodb.Table(self.names["tables"]["teams"]).batch_writer() as batch:
             for team, name in TEAMS.items():
-                batch.put_item(Item={"pk": f"TEAM#{team}", "sk": "META", "name": name, "created_by": "seed",
-                                     "created_at": "2025-01-01T00:00:00Z"})
+                batch.put_item(
+                    Item={
+                        "pk": f"TEAM#{team}",
+                        "sk": "META",
+                        "name": name,
+                        "created_by": "seed",
+                        "created_at": "2025-01-01T00:00:00Z",
+                    }
+                )
             for user, (team, role) in USERS.items():
-                batch.put_item(Item={"pk": f"TEAM#{team}", "sk": f"MEMBER#{user}", "user": user, "role": role})
+                batch.put_item(
+                    Item={"pk": f"TEAM#{team}", "sk": f"MEMBER#{user}", "user": user, "role": role}
+                )
         with dynamodb.Table(self.names["tables"]["permissions"]).batch_writer() as batch:
             for role, permissions in GRANTS.items():
                 for permission in permissions:
@@ -367,10 +494,15 @@ class Environment:
                 continue
             body = gzip.compress(
                 "".join(json.dumps(event, separators=(",", ":")) + "\n" for event in day_events).encode(),
-                compresslevel=6, mtime=0,
+                compresslevel=6,
+                mtime=0,
             )
-            loader.put_object(self.names["audit_archive_bucket"], archive_key(day), body,
-                              "STANDARD" if where == "warm" else "GLACIER")
+            loader.put_object(
+                self.names["audit_archive_bucket"],
+                archive_key(day),
+                body,
+                "STANDARD" if where == "warm" else "GLACIER",
+            )
 
     def seed_logs(self) -> None:
         logs = self.account.client("logs")
@@ -381,7 +513,10 @@ class Environment:
             logs.create_log_stream(logGroupName=group, logStreamName=stream)
             for start in range(0, len(lines), 5000):
                 logs.put_log_events(
-                    logGroupName=group, logStreamName=stream,
-                    logEvents=[{"timestamp": ms, "message": json.dumps(record)} for ms, record in
-                               lines[start:start + 5000]],
+                    logGroupName=group,
+                    logStreamName=stream,
+                    logEvents=[
+                        {"timestamp": ms, "message": json.dumps(record)}
+                        for ms, record in lines[start : start + 5000]
+                    ],
                 )

@@ -55,7 +55,9 @@ class Workspace:
     def ensure(self) -> Workspace:
         """Create the workspace on first use; refuse a folder that is something else."""
         if self.path.exists() and not self.path.is_dir():
-            raise UsageError(f"{self.path} is a file, not a sandbox workspace", "pass --workspace DIR with a folder")
+            raise UsageError(
+                f"{self.path} is a file, not a sandbox workspace", "pass --workspace DIR with a folder"
+            )
         if self.path.is_dir() and any(self.path.iterdir()) and not (self.path / MARKER).is_file():
             raise UsageError(
                 f"{self.path} is not an amops sandbox workspace (it has files but no {MARKER})",
@@ -85,11 +87,17 @@ class Workspace:
         env_dir = self.path / "terraform" / "env"
         env_dir.mkdir(parents=True, exist_ok=True)
         for env, account in ACCOUNTS.items():
-            values = {"env": env, "account_id": account, "region": PRIMARY_REGION,
-                      "api_url": api_urls[(env, PRIMARY_REGION)]}
+            values = {
+                "env": env,
+                "account_id": account,
+                "region": PRIMARY_REGION,
+                "api_url": api_urls[(env, PRIMARY_REGION)],
+            }
             if (env, DR_REGION) in api_urls:
                 values |= {"dr_region": DR_REGION, "dr_api_url": api_urls[(env, DR_REGION)]}
-            (env_dir / f"{env}.tfvars").write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
+            (env_dir / f"{env}.tfvars").write_text(
+                "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items())
+            )
 
 
 def config_text(endpoint: str) -> str:
@@ -122,8 +130,16 @@ def _git_init(path: Path) -> None:
     """A git repository on main with one commit, as the platform repository would be."""
     if not shutil.which("git"):
         return
-    env = {**os.environ, "GIT_AUTHOR_NAME": "amops sandbox", "GIT_AUTHOR_EMAIL": "sandbox@am.sandbox.local",
-           "GIT_COMMITTER_NAME": "amops sandbox", "GIT_COMMITTER_EMAIL": "sandbox@am.sandbox.local"}
-    for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
-                    ["git", "commit", "-q", "-m", "The reference Access Management platform"]):
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "amops sandbox",
+        "GIT_AUTHOR_EMAIL": "sandbox@am.sandbox.local",
+        "GIT_COMMITTER_NAME": "amops sandbox",
+        "GIT_COMMITTER_EMAIL": "sandbox@am.sandbox.local",
+    }
+    for command in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-q", "-m", "The reference Access Management platform"],
+    ):
         subprocess.run(command, cwd=path, env=env, capture_output=True, check=False)

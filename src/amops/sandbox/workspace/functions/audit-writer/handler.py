@@ -4,7 +4,7 @@ import json
 import os
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 from botocore.exceptions import ClientError
@@ -17,7 +17,7 @@ def _log(level, message, request_id, **fields):
 
 
 def handler(event, context):
-    moment = datetime.now(timezone.utc)
+    moment = datetime.now(UTC)
     ts = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     event_id = str(uuid.uuid4())
     team = event.get("team_id") or "NONE"
@@ -42,9 +42,19 @@ def handler(event, context):
     except ClientError as error:
         code = error.response["Error"]["Code"]
         throttled = code in ("ProvisionedThroughputExceededException", "ThrottlingException")
-        _log("ERROR", f"audit write failed: {code}", item["request_id"],
-             error_code="AM-AUD-002" if throttled else "AM-AUD-001", team_id=item["team_id"])
+        _log(
+            "ERROR",
+            f"audit write failed: {code}",
+            item["request_id"],
+            error_code="AM-AUD-002" if throttled else "AM-AUD-001",
+            team_id=item["team_id"],
+        )
         raise
-    _log("INFO", "audit event written", item["request_id"], team_id=item["team_id"],
-         latency_ms=int((time.time() - started) * 1000))
+    _log(
+        "INFO",
+        "audit event written",
+        item["request_id"],
+        team_id=item["team_id"],
+        latency_ms=int((time.time() - started) * 1000),
+    )
     return {"event_id": event_id, "ts": ts}
