@@ -24,7 +24,7 @@ def sandbox_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def sandbox(sandbox_dir: Path):
     manager = Sandbox(sandbox_dir)
-    running, started = manager.up(events=TEST_EVENTS)
+    _, started = manager.up(events=TEST_EVENTS)
     assert started
     yield manager
     manager.down()

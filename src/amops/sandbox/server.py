@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -35,6 +36,9 @@ def start_moto(port: int) -> tuple[Any, str]:
     )
     from werkzeug.serving import make_server
 
+    if port:  # werkzeug exits the process itself on a busy port: find out first
+        with socket.socket() as probe:
+            probe.bind((LOOPBACK, port))
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request drowns the log
     # Before any function exists: moto's Lambda runs no Docker; the gateway runs the code.
     default_user_config["lambda"]["use_docker"] = False
