@@ -10,8 +10,8 @@ from moto import mock_aws
 
 from amops.aws.clients import ClientProvider
 from amops.aws.state import DynamoLockStore, create_state_tables
-from amops.runbook.ports import LockInfo
 from tests.conftest import config_text
+from tests.fakes import held_lock
 
 
 def one_line_error(outcome) -> str:
@@ -97,15 +97,7 @@ def test_verbose_shows_a_traceback_for_a_bug_but_never_by_default(amops, config_
 
 def test_lock_status_names_the_holder(amops, config_file, config, moto_env):
     DynamoLockStore(ClientProvider(config.environment("dev")), "amops-locks").acquire(
-        LockInfo(
-            "dev",
-            "20261204-090000-deployment-dev-abcd",
-            "bob",
-            "arn:bob",
-            "deployment",
-            "2026-12-04T09:00:00Z",
-            "2099-01-01T00:00:00Z",
-        )
+        held_lock("20261204-090000-deployment-dev-abcd")
     )
 
     text = amops("--config", str(config_file), "lock", "status", "dev")
@@ -122,17 +114,7 @@ def test_releasing_a_lock_without_a_terminal_needs_the_flags_and_is_journalled(
     amops, config_file, config, moto_env
 ):
     locks = DynamoLockStore(ClientProvider(config.environment("dev")), "amops-locks")
-    locks.acquire(
-        LockInfo(
-            "dev",
-            "run-dead",
-            "bob",
-            "arn:bob",
-            "deployment",
-            "2026-12-04T09:00:00Z",
-            "2099-01-01T00:00:00Z",
-        )
-    )
+    locks.acquire(held_lock("run-dead"))
 
     refused = amops("--config", str(config_file), "lock", "release", "dev", "--force")
     assert refused.exit_code == 2

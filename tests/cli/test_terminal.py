@@ -15,8 +15,8 @@ from moto.server import ThreadedMotoServer
 from amops.aws.clients import ClientProvider
 from amops.aws.state import DynamoLockStore, create_state_tables
 from amops.config import load_config
-from amops.runbook.ports import LockInfo
 from tests.conftest import config_text
+from tests.fakes import held_lock
 
 pytestmark = pytest.mark.e2e
 
@@ -86,17 +86,7 @@ def test_releasing_a_lock_needs_the_environment_name_typed(tmp_path, moto_server
     clients = ClientProvider(load_config(tmp_path / "amops.toml").environment("dev"))
     create_state_tables(clients.client("dynamodb"), "amops-locks", "amops-runs")
     locks = DynamoLockStore(clients, "amops-locks")
-    locks.acquire(
-        LockInfo(
-            "dev",
-            "run-dead",
-            "bob",
-            "arn:bob",
-            "deployment",
-            "2026-12-04T09:00:00Z",
-            "2099-01-01T00:00:00Z",
-        )
-    )
+    locks.acquire(held_lock("run-dead"))
 
     mistyped = spawn("lock", "release", "dev", "--force", cwd=tmp_path)
     mistyped.expect("holds it for deployment run run-dead")
@@ -124,17 +114,7 @@ def test_a_pipe_instead_of_a_terminal_is_refused_not_hung(tmp_path, moto_server)
     (tmp_path / "amops.toml").write_text(config_text(endpoint=moto_server))
     clients = ClientProvider(load_config(tmp_path / "amops.toml").environment("dev"))
     create_state_tables(clients.client("dynamodb"), "amops-locks", "amops-runs")
-    DynamoLockStore(clients, "amops-locks").acquire(
-        LockInfo(
-            "dev",
-            "run-dead",
-            "bob",
-            "arn:bob",
-            "deployment",
-            "2026-12-04T09:00:00Z",
-            "2099-01-01T00:00:00Z",
-        )
-    )
+    DynamoLockStore(clients, "amops-locks").acquire(held_lock("run-dead"))
 
     done = subprocess.run(
         [sys.executable, "-m", "amops", "lock", "release", "dev", "--force"],

@@ -101,23 +101,26 @@ def test_teams_members_permissions_and_invitations_work_end_to_end(api, sandbox)
     assert http(f"{api('sit')}/teams/{team}", token=owner)[1]["error"] == "AM-TEAM-001"
 
 
-def test_moving_the_alias_changes_the_code_that_runs(api, account, sandbox, sandbox_config, tmp_path):
-    """Ship a changed handler the way a deploy would, then move the alias back."""
-    source = sandbox.workspace.path / "functions" / "health"
-    changed = tmp_path / "health"
-    changed.mkdir()
-    (changed / "handler.py").write_text(
-        (source / "handler.py").read_text().replace('"status": "ok"', '"status": "ok", "build": "changed"')
-    )
-    package = package_function("health", changed)
-    names = sandbox_config.resource_names("dev")
-    client = account("dev")
+def ship_health(account, sandbox_config, env, source, folder):
+    """Publish a health handler the way a deploy would; returns (function, new, previous live version)."""
+    folder.mkdir()
+    (folder / "handler.py").write_text(source)
+    package = package_function("health", folder)
+    names = sandbox_config.resource_names(env)
+    client = account(env)
     lam = client.client("lambda")
     function = names["functions"]["health"]
     client.client("s3").put_object(Bucket=names["artifacts_bucket"], Key=package.key, Body=package.data)
     lam.update_function_code(FunctionName=function, S3Bucket=names["artifacts_bucket"], S3Key=package.key)
     new_version = lam.publish_version(FunctionName=function)["Version"]
-    old_version = lam.get_alias(FunctionName=function, Name="live")["FunctionVersion"]
+    return function, new_version, lam.get_alias(FunctionName=function, Name="live")["FunctionVersion"]
+
+
+def test_moving_the_alias_changes_the_code_that_runs(api, account, sandbox, sandbox_config, tmp_path):
+    shipped = (sandbox.workspace.path / "functions" / "health" / "handler.py").read_text()
+    changed = shipped.replace('"status": "ok"', '"status": "ok", "build": "changed"')
+    function, new_version, old_version = ship_health(account, sandbox_config, "dev", changed, tmp_path / "h")
+    lam = account("dev").client("lambda")
     try:
         lam.update_alias(FunctionName=function, Name="live", FunctionVersion=new_version)
         after = http(f"{api()}/health")[1]
@@ -129,31 +132,20 @@ def test_moving_the_alias_changes_the_code_that_runs(api, account, sandbox, sand
     assert "build" not in back and back["function_version"] == old_version
 
 
-def test_a_handler_that_raises_gives_502_and_logs_the_exception(
-    api, account, sandbox, sandbox_config, tmp_path
-):
-    changed = tmp_path / "health"
-    changed.mkdir()
-    (changed / "handler.py").write_text(
-        "def handler(event, context):\n    raise RuntimeError('broken build')\n"
-    )
-    package = package_function("health", changed)
-    names = sandbox_config.resource_names("sit")
-    client = account("sit")
-    lam = client.client("lambda")
-    function = names["functions"]["health"]
-    client.client("s3").put_object(Bucket=names["artifacts_bucket"], Key=package.key, Body=package.data)
-    lam.update_function_code(FunctionName=function, S3Bucket=names["artifacts_bucket"], S3Key=package.key)
-    broken = lam.publish_version(FunctionName=function)["Version"]
-    old_version = lam.get_alias(FunctionName=function, Name="live")["FunctionVersion"]
+def test_a_handler_that_raises_gives_502_and_logs_the_exception(api, account, sandbox_config, tmp_path):
+    broken_source = "def handler(event, context):\n    raise RuntimeError('broken build')\n"
+    function, broken, old_version = ship_health(account, sandbox_config, "sit", broken_source, tmp_path / "h")
+    lam = account("sit").client("lambda")
     try:
         lam.update_alias(FunctionName=function, Name="live", FunctionVersion=broken)
         status, body = http(f"{api('sit')}/health")
     finally:
         lam.update_alias(FunctionName=function, Name="live", FunctionVersion=old_version)
-    logged = client.client("logs").filter_log_events(
-        logGroupName=f"/aws/lambda/{function}", filterPattern="broken build"
-    )["events"]
+    logged = (
+        account("sit")
+        .client("logs")
+        .filter_log_events(logGroupName=f"/aws/lambda/{function}", filterPattern="broken build")["events"]
+    )
 
     assert (status, body) == (502, {"message": "Internal server error"})
     assert json.loads(logged[-1]["message"])["errorType"] == "RuntimeError"
