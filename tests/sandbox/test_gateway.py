@@ -77,6 +77,7 @@ def test_teams_members_permissions_and_invitations_work_end_to_end(api, sandbox)
     team = created["team_id"]
     added = http(f"{api('sit')}/teams/{team}/members", "POST", owner, {"user": "frank", "role": "member"})
     again = http(f"{api('sit')}/teams/{team}/members", "POST", owner, {"user": "frank"})
+    members = http(f"{api('sit')}/teams/{team}/members", token=owner)[1]["members"]
     allowed = http(
         f"{api('sit')}/permissions/check", "POST", owner, {"team_id": team, "permission": "role.assign"}
     )
@@ -87,6 +88,8 @@ def test_teams_members_permissions_and_invitations_work_end_to_end(api, sandbox)
         {"team_id": team, "permission": "role.assign"},
     )
     invited = http(f"{api('sit')}/invitations", "POST", owner, {"team_id": team, "email": "new@example.com"})
+    removed = http(f"{api('sit')}/teams/{team}/members/frank", "DELETE", owner)
+    after_removal = http(f"{api('sit')}/teams/{team}/members", token=owner)[1]["members"]
     deleted = http(f"{api('sit')}/teams/{team}", "DELETE", owner)
 
     assert status == 201
@@ -97,6 +100,9 @@ def test_teams_members_permissions_and_invitations_work_end_to_end(api, sandbox)
     assert allowed == (200, {"allowed": True, "role": "owner", "permission": "role.assign"})
     assert denied == (200, {"allowed": False, "role": "member", "permission": "role.assign"})
     assert invited[0] == 201 and invited[1]["email"] == "new@example.com"
+    assert sorted((m["user"], m["role"]) for m in members) == [("carol", "owner"), ("frank", "member")]
+    assert removed == (200, {"team_id": team, "removed": "frank"})
+    assert after_removal == [{"user": "carol", "role": "owner"}]
     assert deleted == (200, {"deleted": team})
     assert http(f"{api('sit')}/teams/{team}", token=owner)[1]["error"] == "AM-TEAM-001"
 

@@ -25,7 +25,10 @@ from amops.runbook.errors import AmopsError, UsageError
 from amops.sandbox import ACCOUNTS, PRIMARY_REGION
 from amops.sandbox.workspace import Workspace
 
-START_TIMEOUT = 180.0
+
+def start_timeout(events: int) -> float:
+    """Seconds to wait for `up`: provisioning, plus seeding (about 10,000 events a second, measured)."""
+    return 120.0 + events / 2_000
 
 
 class SandboxError(AmopsError):
@@ -155,7 +158,8 @@ class Sandbox:
                 start_new_session=True,  # outlives this command, and a Ctrl-C in this terminal
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        deadline = time.monotonic() + START_TIMEOUT
+        timeout = start_timeout(events)
+        deadline = time.monotonic() + timeout
         shown = 0
         while time.monotonic() < deadline:
             lines = log.read_text().splitlines()
@@ -175,7 +179,7 @@ class Sandbox:
                 return running
             time.sleep(0.2)
         process.terminate()
-        raise SandboxError(f"the sandbox did not become ready in {START_TIMEOUT:.0f}s", f"see {log}")
+        raise SandboxError(f"the sandbox did not become ready in {timeout:.0f}s", f"see {log}")
 
     def down(self) -> bool:
         """Stop the sandbox; False when none was running."""

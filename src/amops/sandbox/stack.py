@@ -57,6 +57,7 @@ ROUTES = [
     ("DELETE", "/teams/{id}", "teams", True),
     ("GET", "/teams/{id}/members", "teams", True),
     ("POST", "/teams/{id}/members", "teams", True),
+    ("DELETE", "/teams/{id}/members/{user}", "teams", True),
     ("POST", "/permissions/check", "permissions", True),
     ("POST", "/invitations", "invitations", True),
 ]

@@ -104,6 +104,7 @@ def handler(event, context):
             ("DELETE", "/teams/{id}"): "team.delete",
             ("GET", "/teams/{id}/members"): "team.member.list",
             ("POST", "/teams/{id}/members"): "team.member.add",
+            ("DELETE", "/teams/{id}/members/{user}"): "team.member.remove",
         }.get((method, resource))
         if action is None:
             return _error(
@@ -153,7 +154,6 @@ def handler(event, context):
             for item in items:
                 table.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
             return _answer(200, {"deleted": team_id}, audit)
-        # team.member.add
         if member["role"] not in MANAGE_MEMBERS:
             return _error(
                 403,
@@ -163,6 +163,10 @@ def handler(event, context):
                 audit,
                 team_id=team_id,
             )
+        if action == "team.member.remove":
+            removed = params["user"]
+            table.delete_item(Key={"pk": f"TEAM#{team_id}", "sk": f"MEMBER#{removed}"})
+            return _answer(200, {"team_id": team_id, "removed": removed}, audit)
         try:
             body = json.loads(event.get("body") or "{}")
             new_user, role = body["user"], body.get("role", "member")
