@@ -13,8 +13,8 @@ import random
 import uuid
 from bisect import bisect
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
-from datetime import UTC, date, datetime, time, timedelta
 
 from amops.catalog import ERROR_CODES
 
