@@ -44,6 +44,7 @@ class Names:
     alarm: str = "am-{env}-{alarm}"
     dns_record: str = "api.{domain}"
     ses_identity: str = "no-reply@{domain}"
+    token_signing_key: str = "/am/{env}/token-signing-key"  # SSM parameter; smoke tests sign with it
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class Environment:
     approvals: int = 0
     branch: str = "*"  # the branch (glob) this environment deploys from
     endpoint_url: str | None = None  # a local AWS (the sandbox); never set for real accounts
+    api_url: str | None = None  # the stage URL; default: API Gateway's execute-api URL
+    dr_api_url: str | None = None
 
     @property
     def regions(self) -> list[str]:

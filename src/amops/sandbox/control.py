@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
-import hashlib
-import hmac
 import json
 import os
 import signal
@@ -24,6 +21,7 @@ from typing import Any
 from amops.runbook.errors import AmopsError, UsageError
 from amops.sandbox import ACCOUNTS, PRIMARY_REGION
 from amops.sandbox.workspace import Workspace
+from amops.tokens import sign_token
 
 
 def start_timeout(events: int) -> float:
@@ -293,17 +291,7 @@ class Sandbox:
             .client("ssm")
             .get_parameter(Name=f"/am/{env}/token-signing-key", WithDecryption=True)["Parameter"]["Value"]
         )
-        return sign_token(key, user, hours)
-
-
-def sign_token(key: str, user: str, hours: float = 1.0, now: float | None = None) -> str:
-    """A bearer token the sandbox's authorizer accepts: base64url(claims).hmac-sha256."""
-    issued = int(now if now is not None else time.time())
-    claims = {"sub": user, "iat": issued, "exp": issued + int(hours * 3600)}
-    payload = (
-        base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=").decode()
-    )
-    return payload + "." + hmac.new(key.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        return sign_token(key, user, minutes=hours * 60)
 
 
 def _check_env(env: str) -> None:

@@ -83,7 +83,7 @@ class Workspace:
 
     def write_settings(self, endpoint: str, api_urls: dict[tuple[str, str], str]) -> None:
         """amops.toml and the Terraform var files, which name this run's ports."""
-        self.config_file.write_text(config_text(endpoint))
+        self.config_file.write_text(config_text(endpoint, api_urls))
         env_dir = self.path / "terraform" / "env"
         env_dir.mkdir(parents=True, exist_ok=True)
         for env, account in ACCOUNTS.items():
@@ -100,7 +100,7 @@ class Workspace:
             )
 
 
-def config_text(endpoint: str) -> str:
+def config_text(endpoint: str, api_urls: dict[tuple[str, str], str]) -> str:
     branches = {"dev": "*", "sit": "release/*", "prod": "main"}
     approvals = {"dev": 0, "sit": 0, "prod": 1}
     lines = [
@@ -119,6 +119,8 @@ def config_text(endpoint: str) -> str:
             *([f'dr_region = "{DR_REGION}"'] if env == "prod" else []),
             f'role_arn = "{role_arn(env)}"',
             f'endpoint_url = "{endpoint}"',
+            f'api_url = "{api_urls[(env, PRIMARY_REGION)]}"',
+            *([f'dr_api_url = "{api_urls[(env, DR_REGION)]}"'] if (env, DR_REGION) in api_urls else []),
             f"approvals = {approvals[env]}",
             f'branch = "{branches[env]}"',
             "",

@@ -1,0 +1,1 @@
+"""Terraform, through python-terraform."""
