@@ -125,9 +125,7 @@ class MemoryRunStore:
 
 def held_lock(run_id: str = "run-dead", holder: str = "bob", env: str = "dev") -> LockInfo:
     """A lock another operator's run holds, until far in the future."""
-    return LockInfo(
-        env, run_id, holder, f"arn:{holder}", "deployment", "2026-12-04T09:00:00Z", "2099-01-01T00:00:00Z"
-    )
+    return LockInfo(env, run_id, holder, f"arn:{holder}", "deployment", "2026-12-04T09:00:00Z", "2099-01-01T00:00:00Z")
 
 
 def identity(account: str = "111111111111") -> Callable[[], CallerIdentity]:

@@ -40,9 +40,7 @@ def test_resource_names_follow_the_design_for_each_environment():
 def test_an_unknown_environment_names_the_configured_ones():
     config = parse_config(tomllib.loads(example_config()))
 
-    with pytest.raises(
-        UsageError, match=r"unknown environment 'staging' \(configured: dev, sit, prod\)"
-    ) as error:
+    with pytest.raises(UsageError, match=r"unknown environment 'staging' \(configured: dev, sit, prod\)") as error:
         config.environment("staging")
     assert error.value.exit_code == ExitCode.USAGE
 

@@ -248,9 +248,7 @@ class _Reader:
                 where = f"{prefix}.{key}" if prefix else key
                 self.fail(where, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
 
-    def table(
-        self, data: dict[str, Any], key: str, prefix: str = "", required: bool = False
-    ) -> dict[str, Any]:
+    def table(self, data: dict[str, Any], key: str, prefix: str = "", required: bool = False) -> dict[str, Any]:
         where = f"{prefix}.{key}" if prefix else key
         if key not in data:
             if required:

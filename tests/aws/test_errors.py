@@ -49,9 +49,7 @@ def test_missing_credentials_are_bad_configuration_with_exit_2():
 
 def test_no_region_and_no_endpoint():
     assert "region" in translate(NoRegionError()).remedy
-    assert (
-        "http://127.0.0.1:1" in translate(EndpointConnectionError(endpoint_url="http://127.0.0.1:1")).message
-    )
+    assert "http://127.0.0.1:1" in translate(EndpointConnectionError(endpoint_url="http://127.0.0.1:1")).message
 
 
 def test_the_decorator_translates_and_keeps_the_cause():

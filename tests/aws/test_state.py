@@ -79,9 +79,7 @@ def test_force_release_returns_what_it_released(clients):
 def test_run_summaries_are_shared_newest_first_and_updates_keep_approvals(clients):
     runs = DynamoRunStore(clients, "amops-runs")
     for run_id in ("20261201-090000-deployment-dev-aaaa", "20261203-090000-deployment-dev-bbbb"):
-        runs.record(
-            RunSummary(run_id, "deployment", "dev", "alice", "arn", "running", "2026-12-01T09:00:00Z")
-        )
+        runs.record(RunSummary(run_id, "deployment", "dev", "alice", "arn", "running", "2026-12-01T09:00:00Z"))
     clients.client("dynamodb").update_item(
         TableName="amops-runs",
         Key={"environment": {"S": "dev"}, "run_id": {"S": "20261203-090000-deployment-dev-bbbb"}},
@@ -115,9 +113,7 @@ def test_run_summaries_are_shared_newest_first_and_updates_keep_approvals(client
 def test_a_missing_state_table_says_which_table_and_account(config):
     with mock_aws():
         locks = DynamoLockStore(ClientProvider(config.environment("dev")), "amops-locks")
-        with pytest.raises(
-            AwsError, match=f"lock table amops-locks does not exist in account {MOTO_ACCOUNT}"
-        ):
+        with pytest.raises(AwsError, match=f"lock table amops-locks does not exist in account {MOTO_ACCOUNT}"):
             locks.current("dev")
 
 

@@ -25,9 +25,7 @@ def one_line_error(outcome) -> str:
 @pytest.fixture
 def moto_env(config):
     with mock_aws():
-        create_state_tables(
-            ClientProvider(config.environment("dev")).client("dynamodb"), "amops-locks", "amops-runs"
-        )
+        create_state_tables(ClientProvider(config.environment("dev")).client("dynamodb"), "amops-locks", "amops-runs")
         yield
 
 
@@ -55,9 +53,7 @@ def test_an_invalid_config_names_the_key(amops, tmp_path):
     outcome = amops("--config", str(path), "lock", "status", "dev")
 
     assert outcome.exit_code == 2
-    assert f"{path}: environments.dev.account_id: must be a 12-digit AWS account id" in one_line_error(
-        outcome
-    )
+    assert f"{path}: environments.dev.account_id: must be a 12-digit AWS account id" in one_line_error(outcome)
 
 
 def test_no_credentials_is_bad_usage_that_names_the_fix(amops, config_file, monkeypatch):
@@ -74,9 +70,7 @@ def test_the_wrong_account_is_refused(amops, tmp_path, moto_env):
     path = tmp_path / "amops.toml"
     path.write_text(config_text(account="111111111111"))
 
-    outcome = amops(
-        "--config", str(path), "--yes", "--confirm-env", "dev", "lock", "release", "dev", "--force"
-    )
+    outcome = amops("--config", str(path), "--yes", "--confirm-env", "dev", "lock", "release", "dev", "--force")
 
     assert outcome.exit_code == 2
     assert "for account 123456789012" in one_line_error(outcome)
@@ -110,9 +104,7 @@ def test_lock_status_names_the_holder(amops, config_file, config, moto_env):
     assert document["locked"] is True and document["holder"]["holder"] == "bob"
 
 
-def test_releasing_a_lock_without_a_terminal_needs_the_flags_and_is_journalled(
-    amops, config_file, config, moto_env
-):
+def test_releasing_a_lock_without_a_terminal_needs_the_flags_and_is_journalled(amops, config_file, config, moto_env):
     locks = DynamoLockStore(ClientProvider(config.environment("dev")), "amops-locks")
     locks.acquire(held_lock("run-dead"))
 
@@ -211,9 +203,7 @@ def test_runs_list_and_show_read_the_local_journals(amops, config_file, tmp_path
     result = runner.run(demo_procedure(Platform()), "dev")
 
     listed = json.loads(amops("--config", str(config_file), "-o", "json", "runs", "list").stdout)
-    shown = json.loads(
-        amops("--config", str(config_file), "-o", "json", "runs", "show", result.run_id).stdout
-    )
+    shown = json.loads(amops("--config", str(config_file), "-o", "json", "runs", "show", result.run_id).stdout)
     text = amops("--config", str(config_file), "runs", "show", result.run_id)
 
     assert [(r["run_id"], r["status"], r["operator"]) for r in listed["runs"]] == [

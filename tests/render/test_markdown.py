@@ -51,18 +51,13 @@ def test_rendering_is_deterministic():
 
 
 def test_the_index_lists_the_maintenance_schedule_including_runbooks_not_yet_written():
-    index = expected_runbooks({"deployment": demo_procedure(Platform())}, CONTACTS, {"rollback": "SRE"})[
-        "README.md"
-    ]
+    index = expected_runbooks({"deployment": demo_procedure(Platform())}, CONTACTS, {"rollback": "SRE"})["README.md"]
 
     assert "| Troubleshooting (not yet written) | Support | monthly | — | — |" in index
     assert "| Audit compliance (not yet written) | Security | annually | — | — |" in index
     assert "| Disaster recovery (not yet written) | DevOps | bi-annually | — | — |" in index
     assert "| Rollback (not yet written) | SRE | quarterly | — | — |" in index
-    assert (
-        "| [Demo deployment](access-management-deployment-runbook.md) | DevOps | quarterly | 2026-12-01 |"
-        in index
-    )
+    assert "| [Demo deployment](access-management-deployment-runbook.md) | DevOps | quarterly | 2026-12-01 |" in index
 
 
 def test_check_finds_an_edited_runbook_and_passes_after_generate(tmp_path):

@@ -145,16 +145,12 @@ def runs() -> MemoryRunStore:
 
 @pytest.fixture
 def make_runner(tmp_path: Path, locks: MemoryLockStore, runs: MemoryRunStore):
-    def make(
-        prompter: ScriptedPrompter, account: str = "111111111111", **options
-    ) -> tuple[Runner, RecordingConsole]:
+    def make(prompter: ScriptedPrompter, account: str = "111111111111", **options) -> tuple[Runner, RecordingConsole]:
         console = RecordingConsole()
         services = EnvironmentServices(
             identity=identity(account), expected_account="111111111111", locks=locks, runs=runs
         )
-        runner = Runner(
-            console, prompter, tmp_path / "runs", RunOptions(**options), services, operator="alice"
-        )
+        runner = Runner(console, prompter, tmp_path / "runs", RunOptions(**options), services, operator="alice")
         return runner, console
 
     return make
@@ -543,3 +539,15 @@ def test_the_lock_is_held_during_the_run_and_released_after(make_runner, platfor
 
     assert seen[0] is not None and seen[0].run_id == result.run_id and seen[0].holder == "alice"
     assert locks.locks == {}
+
+
+def test_on_failure_undo_undoes_without_asking(make_runner, platform):
+    procedure = demo_procedure(platform)
+    failing = Step(**{**procedure.steps[2].__dict__, "run": lambda ctx: (_ for _ in ()).throw(RuntimeError("x"))})
+    procedure = Procedure(**{**procedure.__dict__, "steps": (*procedure.steps[:2], failing)})
+    runner, _ = make_runner(ScriptedPrompter(interactive=False), yes=True, on_failure="undo")
+
+    result = runner.run(procedure, "dev")
+
+    assert result.status == "rolled back"
+    assert platform.alias == 7 and platform.calls[-1] == "unpublish"

@@ -65,10 +65,7 @@ def test_a_step_without_verify_or_a_reason_is_a_declaration_problem():
     assert procedure(step(verify=None)).declaration_problems() == [
         "step 'move-alias' has no verify and no unverified= reason"
     ]
-    assert (
-        procedure(step(verify=None, unverified="update-alias answers with the alias")).declaration_problems()
-        == []
-    )
+    assert procedure(step(verify=None, unverified="update-alias answers with the alias")).declaration_problems() == []
 
 
 def test_duplicate_step_ids_and_missing_iam_are_declaration_problems():

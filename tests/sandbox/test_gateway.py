@@ -78,9 +78,7 @@ def test_teams_members_permissions_and_invitations_work_end_to_end(api, sandbox)
     added = http(f"{api('sit')}/teams/{team}/members", "POST", owner, {"user": "frank", "role": "member"})
     again = http(f"{api('sit')}/teams/{team}/members", "POST", owner, {"user": "frank"})
     members = http(f"{api('sit')}/teams/{team}/members", token=owner)[1]["members"]
-    allowed = http(
-        f"{api('sit')}/permissions/check", "POST", owner, {"team_id": team, "permission": "role.assign"}
-    )
+    allowed = http(f"{api('sit')}/permissions/check", "POST", owner, {"team_id": team, "permission": "role.assign"})
     denied = http(
         f"{api('sit')}/permissions/check",
         "POST",
@@ -199,9 +197,7 @@ def test_the_plain_aws_cli_sees_what_amops_sees(sandbox, sandbox_config, account
     )
     assert (
         count["Count"]
-        == account("prod")
-        .client("dynamodb")
-        .scan(TableName=names["tables"]["permissions"], Select="COUNT")["Count"]
+        == account("prod").client("dynamodb").scan(TableName=names["tables"]["permissions"], Select="COUNT")["Count"]
         > 0
     )
     assert names["artifacts_bucket"] in listing and names["audit_archive_dr_bucket"] in listing

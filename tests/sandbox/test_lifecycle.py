@@ -65,9 +65,7 @@ def test_down_stops_the_process_and_up_starts_from_nothing(tmp_path):
     try:
         assert second["pid"] != first["pid"] and second["started"] is True
         new_api = second["gateways"]["dev/af-south-1"]
-        assert (
-            http(f"{new_api}/teams/{team}", token=sandbox.token("alice", "dev"))[1]["error"] == "AM-TEAM-001"
-        )
+        assert http(f"{new_api}/teams/{team}", token=sandbox.token("alice", "dev"))[1]["error"] == "AM-TEAM-001"
         again = json.loads(amops("-o", "json", "sandbox", "up", workspace=workspace).stdout)
         assert (again["pid"], again["started"]) == (second["pid"], False)
     finally:
@@ -138,9 +136,7 @@ def test_a_busy_port_is_one_line_and_leaves_no_process(tmp_path):
 
     assert outcome.returncode == 2
     lines = outcome.stderr.strip().splitlines()
-    assert lines[-1].startswith(
-        f"amops: error: the sandbox cannot start: port {port} on 127.0.0.1 is not free"
-    )
+    assert lines[-1].startswith(f"amops: error: the sandbox cannot start: port {port} on 127.0.0.1 is not free")
     assert "Traceback" not in outcome.stderr
     assert servers_for(workspace.resolve()) == []
 

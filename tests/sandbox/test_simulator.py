@@ -41,9 +41,7 @@ def test_the_clock_advances_and_ttl_expiry_deletes_exactly_what_has_expired(sand
         if tier(datetime.fromisoformat(e["ts"][:10]).date(), today) == "hot"
     ]
     remaining = (
-        Account(running.endpoint, "dev")
-        .client("dynamodb")
-        .scan(TableName="am-dev-audit", Select="COUNT")["Count"]
+        Account(running.endpoint, "dev").client("dynamodb").scan(TableName="am-dev-audit", Select="COUNT")["Count"]
     )
 
     assert sandbox.status()["clock_offset_hours"] == 48

@@ -35,9 +35,7 @@ def test_each_environment_is_its_own_account_reached_by_assuming_the_role(accoun
     ("env", "region"),
     [("dev", "af-south-1"), ("sit", "af-south-1"), ("prod", "af-south-1"), ("prod", "eu-west-1")],
 )
-def test_functions_run_behind_a_live_alias_whose_zip_is_in_the_artifacts_bucket(
-    account, sandbox_config, env, region
-):
+def test_functions_run_behind_a_live_alias_whose_zip_is_in_the_artifacts_bucket(account, sandbox_config, env, region):
     n = names(sandbox_config, env)
     lam = account(env).client("lambda", region)
     s3 = account(env).client("s3")
@@ -45,9 +43,7 @@ def test_functions_run_behind_a_live_alias_whose_zip_is_in_the_artifacts_bucket(
         alias = lam.get_alias(FunctionName=n["functions"][short], Name="live")
         version = lam.get_function(FunctionName=n["functions"][short], Qualifier="live")["Configuration"]
         sha_hex = base64.b64decode(version["CodeSha256"]).hex()
-        body = s3.get_object(Bucket=n["artifacts_bucket"], Key=f"lambdas/{short}/{sha_hex}.zip")[
-            "Body"
-        ].read()
+        body = s3.get_object(Bucket=n["artifacts_bucket"], Key=f"lambdas/{short}/{sha_hex}.zip")["Body"].read()
         assert alias["FunctionVersion"] == version["Version"] != "$LATEST"
         assert f"sha256={sha_hex}" in version["Description"]
         assert version["Environment"]["Variables"]["AUDIT_TABLE"] == n["tables"]["audit"]
@@ -64,8 +60,7 @@ def test_tables_have_their_keys_indexes_ttl_and_pitr(account, sandbox_config, en
 
     assert [k["AttributeName"] for k in audit["KeySchema"]] == ["pk", "sk"]
     assert [
-        (i["IndexName"], [k["AttributeName"] for k in i["KeySchema"]])
-        for i in audit["GlobalSecondaryIndexes"]
+        (i["IndexName"], [k["AttributeName"] for k in i["KeySchema"]]) for i in audit["GlobalSecondaryIndexes"]
     ] == [("by-day", ["day", "sk"])]
     ttl = dynamodb.describe_time_to_live(TableName=n["tables"]["audit"])["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
@@ -113,9 +108,7 @@ def test_the_dr_region_has_code_and_api_but_no_tables(account, sandbox_config):
     apis = client.client("apigateway", "eu-west-1").get_rest_apis()["items"]
     assert [api["name"] for api in apis] == [n["api"]]
     primary = client.client("lambda").get_function(FunctionName=n["functions"]["teams"], Qualifier="live")
-    standby = client.client("lambda", "eu-west-1").get_function(
-        FunctionName=n["functions"]["teams"], Qualifier="live"
-    )
+    standby = client.client("lambda", "eu-west-1").get_function(FunctionName=n["functions"]["teams"], Qualifier="live")
     assert primary["Configuration"]["CodeSha256"] == standby["Configuration"]["CodeSha256"]
 
 
@@ -192,9 +185,7 @@ def test_older_days_are_daily_archive_objects_in_standard_then_glacier(account, 
     bucket = names(sandbox_config, "prod")["audit_archive_bucket"]
     objects = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="audit/"):
-        objects.update(
-            {item["Key"]: item.get("StorageClass", "STANDARD") for item in page.get("Contents", [])}
-        )
+        objects.update({item["Key"]: item.get("StorageClass", "STANDARD") for item in page.get("Contents", [])})
     archived_days = [d for d in days(today) if tier(d, today) != "hot"]
 
     assert set(objects) == {archive_key(d) for d in archived_days}
@@ -203,9 +194,7 @@ def test_older_days_are_daily_archive_objects_in_standard_then_glacier(account, 
     warm_day = next(d for d in archived_days if tier(d, today) == "warm")
     body = s3.get_object(Bucket=bucket, Key=archive_key(warm_day))["Body"].read()
     archived = [json.loads(line) for line in gzip.decompress(body).decode().splitlines()]
-    assert archived == [
-        e for e in generate_events("prod", TEST_EVENTS, today) if e["ts"][:10] == str(warm_day)
-    ]
+    assert archived == [e for e in generate_events("prod", TEST_EVENTS, today) if e["ts"][:10] == str(warm_day)]
 
 
 def test_sit_misses_one_archive_day_as_planted(account, sandbox_config, running):

@@ -72,9 +72,7 @@ def test_exit_code_0_means_no_changes(module, tmp_path, monkeypatch):
     assert not plan.has_changes and plan.summary() == []
 
 
-def test_deleting_or_replacing_stateful_resources_is_blocked_unless_allowed_by_address(
-    module, tmp_path, monkeypatch
-):
+def test_deleting_or_replacing_stateful_resources_is_blocked_unless_allowed_by_address(module, tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_TF_PLAN", str(FIXTURES / "replaces-table.json"))
 
     plan = Terraform(module).plan("env/dev.tfvars", tmp_path / "p.tfplan")
@@ -113,9 +111,7 @@ def test_a_failing_plan_is_one_line_with_terraforms_last_words(module, tmp_path,
     with pytest.raises(TerraformError) as error:
         Terraform(module).plan("env/dev.tfvars", tmp_path / "p.tfplan")
 
-    assert str(error.value).startswith(
-        "terraform plan failed (exit 1): Error: Unsupported argument on main.tf line 3"
-    )
+    assert str(error.value).startswith("terraform plan failed (exit 1): Error: Unsupported argument on main.tf line 3")
 
 
 def test_missing_terraform_is_a_clear_configuration_error(tmp_path, monkeypatch):
@@ -130,17 +126,13 @@ def real_terraform() -> str | None:
     return shutil.which("terraform", path=str(Path(sys.executable).parent))
 
 
-@pytest.mark.skipif(
-    real_terraform() is None, reason="the bundled Terraform (amops[sandbox]) is not installed"
-)
+@pytest.mark.skipif(real_terraform() is None, reason="the bundled Terraform (amops[sandbox]) is not installed")
 def test_the_real_terraform_plans_applies_and_reports_outputs(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin")
     module = tmp_path / "terraform"
     shutil.copytree(Path(__file__).parents[2] / "src/amops/sandbox/workspace/terraform", module)
     (module / "env").mkdir()
-    (module / "env" / "dev.tfvars").write_text(
-        'env = "dev"\naccount_id = "100000000001"\napi_url = "http://x/v1"\n'
-    )
+    (module / "env" / "dev.tfvars").write_text('env = "dev"\naccount_id = "100000000001"\napi_url = "http://x/v1"\n')
     tf = Terraform(module)
 
     assert tf.version() == "1.0.3"

@@ -40,9 +40,7 @@ class Apis:
         for page in self.client.get_paginator("get_resources").paginate(restApiId=api_id):
             for resource in page["items"]:
                 for method in sorted(resource.get("resourceMethods") or {}):
-                    detail = self.client.get_method(
-                        restApiId=api_id, resourceId=resource["id"], httpMethod=method
-                    )
+                    detail = self.client.get_method(restApiId=api_id, resourceId=resource["id"], httpMethod=method)
                     routes.append(
                         [
                             resource["path"],
@@ -56,15 +54,9 @@ class Apis:
     @translated("reading the stage")
     def stage(self, api_id: str, stage: str) -> StageState:
         deployment_id = self.client.get_stage(restApiId=api_id, stageName=stage)["deploymentId"]
-        description = self.client.get_deployment(restApiId=api_id, deploymentId=deployment_id).get(
-            "description", ""
-        )
+        description = self.client.get_deployment(restApiId=api_id, deploymentId=deployment_id).get("description", "")
         recorded = next(
-            (
-                part[len(DEFINITION_MARK) :]
-                for part in description.split()
-                if part.startswith(DEFINITION_MARK)
-            ),
+            (part[len(DEFINITION_MARK) :] for part in description.split() if part.startswith(DEFINITION_MARK)),
             None,
         )
         return StageState(api_id, deployment_id, recorded)

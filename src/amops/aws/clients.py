@@ -41,9 +41,7 @@ class ClientProvider:
             if not self.environment.role_arn:
                 return base
             sts = base.client("sts", region_name=self.environment.region, **self._endpoint())
-            credentials = sts.assume_role(RoleArn=self.environment.role_arn, RoleSessionName="amops")[
-                "Credentials"
-            ]
+            credentials = sts.assume_role(RoleArn=self.environment.role_arn, RoleSessionName="amops")["Credentials"]
             return boto3.Session(
                 aws_access_key_id=credentials["AccessKeyId"],
                 aws_secret_access_key=credentials["SecretAccessKey"],

@@ -80,8 +80,7 @@ def translate(error: Exception, doing: str = "") -> AmopsError:
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
         return ConfigError(
             f"no AWS credentials found{where}",
-            "set a profile (--profile or the environment's profile in amops.toml), "
-            "or practise with --sandbox",
+            "set a profile (--profile or the environment's profile in amops.toml), or practise with --sandbox",
         )
     if isinstance(error, ProfileNotFound):
         return ConfigError(f"{error}{where}", "check the profile name, or run `aws configure sso`")

@@ -20,9 +20,7 @@ class Monitoring:
 
     @translated("reading table status")
     def table_status(self, table: str) -> str:
-        return self.clients.client("dynamodb", self.region).describe_table(TableName=table)["Table"][
-            "TableStatus"
-        ]
+        return self.clients.client("dynamodb", self.region).describe_table(TableName=table)["Table"]["TableStatus"]
 
     @translated("reading a secure parameter")
     def secret_parameter(self, name: str) -> str:

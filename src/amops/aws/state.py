@@ -91,9 +91,7 @@ class DynamoLockStore:
 
     def force_release(self, environment: str) -> LockInfo | None:
         try:
-            answer = self.table.call(
-                "delete_item", Key={LOCK_KEY: {"S": environment}}, ReturnValues="ALL_OLD"
-            )
+            answer = self.table.call("delete_item", Key={LOCK_KEY: {"S": environment}}, ReturnValues="ALL_OLD")
         except ClientError as error:
             raise translate(error, "releasing the environment lock") from error
         return _lock_from_item(answer.get("Attributes"))
@@ -150,9 +148,7 @@ class DynamoRunStore:
 
     def get(self, environment: str, run_id: str) -> RunSummary | None:
         try:
-            answer = self.table.call(
-                "get_item", Key={"environment": {"S": environment}, "run_id": {"S": run_id}}
-            )
+            answer = self.table.call("get_item", Key={"environment": {"S": environment}, "run_id": {"S": run_id}})
         except ClientError as error:
             raise translate(error, "reading the team's run history") from error
         return _summary_from_item(answer["Item"]) if "Item" in answer else None
@@ -161,8 +157,7 @@ class DynamoRunStore:
 def _summary_from_item(item: dict[str, Any]) -> RunSummary:
     plain = {key: value["S"] for key, value in item.items() if "S" in value}
     approvals = [
-        {key: value["S"] for key, value in entry["M"].items()}
-        for entry in item.get("approvals", {}).get("L", [])
+        {key: value["S"] for key, value in entry["M"].items()} for entry in item.get("approvals", {}).get("L", [])
     ]
     return RunSummary(
         run_id=plain["run_id"],

@@ -48,9 +48,7 @@ def _version(value: bool) -> None:
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
-    config: Annotated[
-        Path | None, typer.Option("--config", envvar="AMOPS_CONFIG", help="amops.toml to use.")
-    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", envvar="AMOPS_CONFIG", help="amops.toml to use.")] = None,
     sandbox_: Annotated[
         bool, typer.Option("--sandbox", envvar="AMOPS_SANDBOX", help="Use the local sandbox AWS.")
     ] = False,
@@ -63,9 +61,7 @@ def root(
         typer.Option("--confirm-env", metavar="ENV", help="Confirm destructive and prod steps for ENV."),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show every step; change nothing.")] = False,
-    output: Annotated[
-        str, typer.Option("--output", "-o", callback=parse_output, help="text or json.")
-    ] = "text",
+    output: Annotated[str, typer.Option("--output", "-o", callback=parse_output, help="text or json.")] = "text",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Tracebacks on errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")

@@ -28,9 +28,7 @@ def status(ctx: typer.Context, env: Annotated[str, typer.Argument(metavar="ENV")
             "locked": holder is not None,
             "holder": holder.__dict__ if holder else None,
         },
-        lambda: state.console.info(
-            f"{env} is locked: {holder.describe()}" if holder else f"{env} is not locked."
-        ),
+        lambda: state.console.info(f"{env} is locked: {holder.describe()}" if holder else f"{env} is not locked."),
     )
 
 
@@ -69,9 +67,7 @@ def release(
             f"pass --yes --confirm-env {env}",
         )
     state.console.warning(f"{env} is locked: {holder.describe()}")
-    if not confirmed_in_advance and not state.prompter.type_to_confirm(
-        f"Type '{env}' to release this lock", env
-    ):
+    if not confirmed_in_advance and not state.prompter.type_to_confirm(f"Type '{env}' to release this lock", env):
         state.console.info("Not released.")
         raise typer.Exit(ExitCode.FAILED)
     released = services.locks.force_release(env)

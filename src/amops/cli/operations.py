@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from amops.cli.state import AppState
-from amops.runbook.errors import NotAvailableError
+from amops.runbook.errors import ExitCode, NotAvailableError, UsageError
 
 Env = Annotated[str, typer.Argument(metavar="ENV", help="Environment: dev, sit, prod.")]
 
@@ -47,24 +47,107 @@ def register(app: typer.Typer) -> None:
 def deploy(
     ctx: typer.Context,
     env: Env,
-    only: Annotated[str | None, typer.Option(help="infra, lambdas or api.")] = None,
+    only: Annotated[str | None, typer.Option(help="infra, lambdas or api: just that part.")] = None,
     resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Resume a stopped run.")] = None,
+    canary: Annotated[float, typer.Option(metavar="PCT", help="Send PCT% of traffic first.")] = 0,
+    canary_minutes: Annotated[float, typer.Option(help="How long to watch the canary.")] = 5,
+    override: Annotated[
+        list[str] | None, typer.Option(metavar="CHECK", help="Proceed despite this failed check.")
+    ] = None,
+    allow_destroy: Annotated[
+        list[str] | None, typer.Option(metavar="ADDRESS", help="Allow the plan to delete/replace this.")
+    ] = None,
+    on_failure: Annotated[str, typer.Option(help="ask, stop or undo (without a terminal: stop).")] = "ask",
 ) -> None:
     """Deploy ENV: checklist, Terraform, Lambdas, API, health checks and smoke tests.
 
-    Examples: amops deploy dev · amops deploy prod --dry-run · amops deploy dev --only lambdas
+    \b
+    Examples:
+      amops --sandbox deploy dev              the guided deployment, in the sandbox
+      amops deploy prod --dry-run             every step and command; nothing changes
+      amops deploy dev --only lambdas         what scripts/deploy-lambdas.sh runs
+      amops deploy sit --canary 10 --canary-minutes 15
+      amops --yes deploy dev --on-failure undo   for CI: undo on a failed check
     """
-    _not_built(ctx, "deploy", env)
+    from amops.procedures.deploy import ONLY, deployment
+
+    state: AppState = ctx.ensure_object(AppState)
+    state.require_environment(env)
+    if only is not None and only not in ONLY:
+        raise UsageError(f"--only must be one of {', '.join(ONLY)}, not {only!r}")
+    if on_failure not in ("ask", "stop", "undo"):
+        raise UsageError(f"--on-failure must be ask, stop or undo, not {on_failure!r}")
+    if not 0 <= canary < 100:
+        raise UsageError(f"--canary is a percentage of traffic below 100, not {canary:g}")
+    state.on_failure = on_failure
+    params = {
+        "only": only,
+        "canary": canary or None,
+        "canary_minutes": canary_minutes if canary else None,
+        "override": override or [],
+        "allow_destroy": allow_destroy or [],
+        "plans_dir": str(state.runs_dir.parent / "plans"),
+    }
+    result = state.run_procedure(deployment(only), env, params, resume=resume)
+    raise typer.Exit(result.exit_code)
 
 
-def smoke(ctx: typer.Context, env: Env) -> None:
-    """Run the end-to-end smoke tests against ENV's API.  Example: amops smoke sit"""
-    _not_built(ctx, "smoke", env)
-
-
-def health(ctx: typer.Context, env: Env) -> None:
+def health(
+    ctx: typer.Context,
+    env: Env,
+    junit: Annotated[Path | None, typer.Option(metavar="PATH", help="Also write a JUnit XML report.")] = None,
+) -> None:
     """Check ENV: aliases, /health in every region, alarms, tables.  Example: amops health prod"""
-    _not_built(ctx, "health", env)
+    from amops.procedures.verification import health_checks
+
+    state: AppState = ctx.ensure_object(AppState)
+    state.require_environment(env)
+    services = state.services(env)
+    check_account_of(services, env)
+    checks = health_checks(state.config, env, services.aws)
+    _report_checks(state, f"Health of {env}", "health", checks, junit)
+
+
+def smoke(
+    ctx: typer.Context,
+    env: Env,
+    junit: Annotated[Path | None, typer.Option(metavar="PATH", help="Also write a JUnit XML report.")] = None,
+) -> None:
+    """Run the end-to-end smoke tests against ENV's API.  Example: amops smoke sit --junit smoke.xml"""
+    from amops.procedures.verification import smoke_tests
+
+    state: AppState = ctx.ensure_object(AppState)
+    state.require_environment(env)
+    services = state.services(env)
+    check_account_of(services, env)
+    checks = smoke_tests(state.config, env, services.aws)
+    _report_checks(state, f"Smoke tests in {env}", "smoke", checks, junit)
+
+
+def check_account_of(services, env: str) -> None:  # EnvironmentServices, imported lazily
+    from amops.runbook.runner import check_account
+
+    check_account(services.identity(), services.expected_account, env)
+
+
+def _report_checks(state: AppState, title: str, suite: str, checks: list, junit: Path | None) -> None:
+    from amops.procedures.verification import junit_xml
+
+    if junit:
+        junit.write_text(junit_xml(suite, checks))
+    failed = [c for c in checks if not c.ok]
+    state.emit(
+        {"checks": [c.as_dict() for c in checks], "passed": len(checks) - len(failed), "failed": len(failed)},
+        lambda: (
+            state.console.table(
+                title,
+                ["check", "region", "", "detail"],
+                [(c.name, c.region, "✓" if c.ok else "✗", c.detail) for c in checks],
+            ),
+            state.console.info(f"{len(checks) - len(failed)} passed, {len(failed)} failed"),
+        ),
+    )
+    raise typer.Exit(ExitCode.FAILED if failed else ExitCode.OK)
 
 
 promote_app = typer.Typer(
@@ -194,8 +277,7 @@ _dr("drill", "Run the DR drill and measure RTO and RPO.")
 
 troubleshoot_app = typer.Typer(
     cls=DefaultCommandGroup,
-    help="Guided troubleshooting.\n\n"
-    "Usage: amops troubleshoot [ENV] [SYMPTOM] · amops troubleshoot error AM-AUTH-001",
+    help="Guided troubleshooting.\n\nUsage: amops troubleshoot [ENV] [SYMPTOM] · amops troubleshoot error AM-AUTH-001",
     invoke_without_command=True,
 )
 

@@ -8,9 +8,7 @@ import typer
 
 from amops.cli.state import AppState
 
-app = typer.Typer(
-    help="Runs: the team's history per environment, and each run's journal.", no_args_is_help=True
-)
+app = typer.Typer(help="Runs: the team's history per environment, and each run's journal.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -113,13 +111,9 @@ def show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="RUN_
                 for s in steps.values()
             ],
         )
-        state.console.info(
-            f"By {document['operator']} as {document['caller_arn']}, started {document['started_at']}"
-        )
+        state.console.info(f"By {document['operator']} as {document['caller_arn']}, started {document['started_at']}")
         for c in confirmations:
-            state.console.info(
-                f"{c['step']}: {'confirmed' if c['answer'] else 'declined'} by {c['by']} ({c['how']})"
-            )
+            state.console.info(f"{c['step']}: {'confirmed' if c['answer'] else 'declined'} by {c['by']} ({c['how']})")
         state.console.info(f"Journal: {run.path}")
 
     state.emit(document, show_text)

@@ -66,11 +66,7 @@ def down(ctx: typer.Context, workspace: Workspace = None) -> None:
     stopped = _sandbox(workspace).down()
     state.emit(
         {"stopped": stopped},
-        lambda: (
-            state.console.success("Sandbox stopped.")
-            if stopped
-            else state.console.info("No sandbox running.")
-        ),
+        lambda: state.console.success("Sandbox stopped.") if stopped else state.console.info("No sandbox running."),
     )
 
 
@@ -124,9 +120,7 @@ def reset(
 @app.command("env")
 def env(
     ctx: typer.Context,
-    environment: Annotated[
-        str, typer.Argument(metavar="ENV", help="Whose account: dev, sit or prod.")
-    ] = "dev",
+    environment: Annotated[str, typer.Argument(metavar="ENV", help="Whose account: dev, sit or prod.")] = "dev",
     workspace: Workspace = None,
 ) -> None:
     """Print export lines so the AWS CLI or any SDK sees ENV's sandbox account.
@@ -140,9 +134,7 @@ def env(
 @app.command("token")
 def token(
     ctx: typer.Context,
-    user: Annotated[
-        str, typer.Argument(metavar="USER", help="alice, bob, carol, dave, erin, frank, amops-smoke")
-    ],
+    user: Annotated[str, typer.Argument(metavar="USER", help="alice, bob, carol, dave, erin, frank, amops-smoke")],
     environment: Annotated[str, typer.Option("--env", metavar="ENV")] = "dev",
     hours: Annotated[float, typer.Option(help="How long it is valid.")] = 1.0,
     workspace: Workspace = None,

@@ -39,6 +39,7 @@ class AppState:
     dry_run: bool = False
     output: str = "text"
     verbose: bool = False
+    on_failure: str = "ask"
     _services: dict[str, EnvironmentServices] = field(default_factory=dict)
 
     @property
@@ -109,7 +110,9 @@ class AppState:
             console=self.console,
             prompter=self.prompter,
             runs_dir=self.runs_dir,
-            options=RunOptions(yes=self.yes, confirm_env=self.confirm_env, dry_run=self.dry_run),
+            options=RunOptions(
+                yes=self.yes, confirm_env=self.confirm_env, dry_run=self.dry_run, on_failure=self.on_failure
+            ),
             services=self.services(env) if env else None,
         )
 
@@ -127,10 +130,7 @@ class AppState:
         return result
 
     def _show_result(self, result: RunResult) -> None:
-        rows = [
-            (record.id, record.status, f"{record.duration_s:.1f}s", record.error or "")
-            for record in result.steps
-        ]
+        rows = [(record.id, record.status, f"{record.duration_s:.1f}s", record.error or "") for record in result.steps]
         self.console.table(f"Run {result.run_id}: {result.status}", ["step", "status", "time", "error"], rows)
         self.console.info(f"Journal: {result.journal}")
         if result.exit_code not in (ExitCode.OK,) and result.status in (

@@ -24,9 +24,7 @@ class Contacts:
 
 
 def frequency_words(months: int) -> str:
-    return {1: "monthly", 3: "quarterly", 6: "bi-annually", 12: "annually"}.get(
-        months, f"every {months} months"
-    )
+    return {1: "monthly", 3: "quarterly", 6: "bi-annually", 12: "annually"}.get(months, f"every {months} months")
 
 
 def add_months(day: date, months: int) -> date:

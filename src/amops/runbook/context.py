@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from amops.runbook.ports import Console
+from amops.runbook.ports import Console, Prompter
 
 
 @dataclass
@@ -20,6 +20,7 @@ class StepContext:
     dry_run: bool = False
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # by step id
     names: Mapping[str, Any] = field(default_factory=dict)  # resource names for commands
+    prompter: Prompter | None = None  # for a step that must ask more than the runner's confirmation
 
     def output(self, name: str, default: Any = None) -> Any:
         """The latest value any earlier step produced under name."""

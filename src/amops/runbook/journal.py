@@ -41,9 +41,7 @@ def new_run_id(procedure: str, environment: str | None, now: datetime | None = N
 def git_commit(directory: Path | None = None) -> str | None:
     """The commit checked out where amops runs, with '+dirty' when the tree has changes."""
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, timeout=5
-        )
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, timeout=5)
         if head.returncode != 0:
             return None
         status = subprocess.run(

@@ -52,6 +52,7 @@ class RunOptions:
     yes: bool = False
     confirm_env: str | None = None
     dry_run: bool = False
+    on_failure: str = "ask"  # ask (stop without a terminal), stop, or undo
 
 
 @dataclass
@@ -160,6 +161,7 @@ class Runner:
             config=config,
             dry_run=self.options.dry_run,
             names=dict(names or {}),
+            prompter=self.prompter,
             outputs=recorded.outputs() if recorded else {},
         )
         takes_lock = procedure.changes_things and not self.options.dry_run
@@ -240,8 +242,7 @@ class Runner:
             )
         if Confirmation.TYPE_ENVIRONMENT in confirmations and self.options.confirm_env != environment:
             raise RefusedError(
-                f"{procedure.title} has steps that need the environment name typed, "
-                "and stdin is not a terminal",
+                f"{procedure.title} has steps that need the environment name typed, and stdin is not a terminal",
                 f"pass --confirm-env {environment} as well as --yes",
             )
 
@@ -325,11 +326,7 @@ class Runner:
             journal=journal.path,
             outputs=ctx.outputs,
         )
-        done = {
-            s
-            for s, status in (recorded.step_statuses() if recorded else {}).items()
-            if status in DONE_STATUSES
-        }
+        done = {s for s, status in (recorded.step_statuses() if recorded else {}).items() if status in DONE_STATUSES}
         completed: list[Step] = [step for step in procedure.steps if step.id in done]
         total = len(procedure.steps)
         self.console.heading(
@@ -391,9 +388,7 @@ class Runner:
                 duration = time.monotonic() - started
                 journal.write("step.end", step=step.id, status="interrupted", duration_s=round(duration, 3))
                 self.console.failure(f"Interrupted during step {number}: {step.title}")
-                raise _Interrupted(
-                    StepRecord(step.id, step.title, "interrupted", round(duration, 3))
-                ) from None
+                raise _Interrupted(StepRecord(step.id, step.title, "interrupted", round(duration, 3))) from None
             except Exception as error:  # one place maps every failure of a step to a status
                 duration = time.monotonic() - started
                 ctx.outputs.pop(step.id, None)
@@ -458,11 +453,14 @@ class Runner:
         return True
 
     def _after_failure(self, step: Step, completed: list[Step], journal: Journal) -> str:
-        if not self.prompter.interactive:
+        can_undo = any(done.undo for done in completed)
+        if self.options.on_failure == "undo":
+            choice = UNDO if can_undo else STOP
+        elif self.options.on_failure == "stop" or not self.prompter.interactive:
             choice = STOP
         else:
             choices = [RETRY, SKIP]
-            if any(done.undo for done in completed):
+            if can_undo:
                 choices.append(UNDO)
             choices.append(STOP)
             try:

@@ -216,12 +216,10 @@ class Sandbox:
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
 
-    def reset(
-        self, port: int = 0, events: int = 50_000, progress: Callable[[str], None] = lambda _: None
-    ) -> Running:
-        """Stop, put the shipped sources back, and start from nothing."""
+    def reset(self, port: int = 0, events: int = 50_000, progress: Callable[[str], None] = lambda _: None) -> Running:
+        """Stop, put the shipped workspace back (a new git repository too), and start from nothing."""
         self.down()
-        self.workspace.restore_sources()
+        self.workspace.recreate()
         running, _ = self.up(port=port, events=events, progress=progress)
         return running
 

@@ -114,10 +114,7 @@ class FunctionRunner:
             "AWS_DEFAULT_REGION": self.region,
             "AWS_LAMBDA_FUNCTION_NAME": function,
             "AWS_LAMBDA_FUNCTION_VERSION": configuration["Version"],
-            **{
-                key.upper(): value
-                for key, value in credentials(self.account.endpoint, self.account.env).items()
-            },
+            **{key.upper(): value for key, value in credentials(self.account.endpoint, self.account.env).items()},
         }
         captured = io.StringIO()
         error: BaseException | None = None
@@ -248,9 +245,7 @@ class ApiGateway:
                 if detail.get("authorizationType") == "CUSTOM":
                     auth = _INTEGRATION.search(authorizers[detail["authorizerId"]]["authorizerUri"])
                     authorizer = (auth.group(1), auth.group(2) or "$LATEST")
-                routes.append(
-                    Route(method, resource["path"], found.group(1), found.group(2) or "$LATEST", authorizer)
-                )
+                routes.append(Route(method, resource["path"], found.group(1), found.group(2) or "$LATEST", authorizer))
         return routes
 
     def handle(
@@ -349,9 +344,7 @@ class ApiGateway:
         with contextlib.suppress(InvocationError):  # the audit writer logs its own failures (AM-AUD-…)
             self.runner.invoke(self.audit_function, "live", event)
 
-    def _access_log(
-        self, request_id: str, ip: str, method: str, path: str, status: int, started: float
-    ) -> None:
+    def _access_log(self, request_id: str, ip: str, method: str, path: str, status: int, started: float) -> None:
         logs = self.account.client("logs", self.region)
         stream = f"{self.stage}-{time.strftime('%Y-%m-%d', time.gmtime())}"
         with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):

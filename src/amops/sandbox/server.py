@@ -84,9 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     say = lambda message: print(f"{time.time() - started:6.1f}s {message}", flush=True)  # noqa: E731
     from amops.sandbox.bulk import InProcessLoader
 
-    options = StackOptions(
-        workspace.path, args.events, datetime.now(UTC).date(), api_urls, say, InProcessLoader
-    )
+    options = StackOptions(workspace.path, args.events, datetime.now(UTC).date(), api_urls, say, InProcessLoader)
     provision(endpoint, config, options)
 
     servers = []

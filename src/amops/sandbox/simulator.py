@@ -75,9 +75,7 @@ class Simulator:
             if ttl.get("TimeToLiveStatus") != "ENABLED":
                 continue
             attribute = ttl["AttributeName"]
-            key_names = [
-                k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
-            ]
+            key_names = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
             paginator = dynamodb.get_paginator("scan")
             pages = paginator.paginate(
                 TableName=table,
@@ -145,9 +143,7 @@ class Simulator:
                 copied += 1
         return copied
 
-    def _exports(
-        self, account: Account, env: str, names: dict[str, Any], before: datetime, now: datetime
-    ) -> list[str]:
+    def _exports(self, account: Account, env: str, names: dict[str, Any], before: datetime, now: datetime) -> list[str]:
         """One PITR export of every table per hour boundary crossed (the last 24 at most)."""
         hours = []
         moment = before.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)

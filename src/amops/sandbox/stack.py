@@ -44,9 +44,7 @@ ARCHIVE_LIFECYCLE = {
     ]
 }
 EXPORTS_LIFECYCLE = {
-    "Rules": [
-        {"ID": "exports-retention", "Filter": {"Prefix": ""}, "Status": "Enabled", "Expiration": {"Days": 35}}
-    ]
+    "Rules": [{"ID": "exports-retention", "Filter": {"Prefix": ""}, "Status": "Enabled", "Expiration": {"Days": 35}}]
 }
 # (method, path, function, needs the authorizer)
 ROUTES = [
@@ -132,9 +130,7 @@ class Environment:
         )
         iam.create_role(RoleName="amops-operator", AssumeRolePolicyDocument=trust)
         iam.create_role(RoleName=f"am-{self.env}-replication", AssumeRolePolicyDocument=trust)
-        return iam.create_role(RoleName=f"am-{self.env}-lambda", AssumeRolePolicyDocument=trust)["Role"][
-            "Arn"
-        ]
+        return iam.create_role(RoleName=f"am-{self.env}-lambda", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
 
     def bucket(self, name: str, region: str = PRIMARY_REGION, encrypted: bool = True) -> None:
         s3 = self.account.client("s3", region)
@@ -170,9 +166,7 @@ class Environment:
         s3.put_bucket_lifecycle_configuration(
             Bucket=n["audit_archive_bucket"], LifecycleConfiguration=ARCHIVE_LIFECYCLE
         )
-        s3.put_bucket_lifecycle_configuration(
-            Bucket=n["dr_exports_bucket"], LifecycleConfiguration=EXPORTS_LIFECYCLE
-        )
+        s3.put_bucket_lifecycle_configuration(Bucket=n["dr_exports_bucket"], LifecycleConfiguration=EXPORTS_LIFECYCLE)
         if not self.config.environment(self.env).dr_region:
             return
         role = f"arn:aws:iam::{self.account_id}:role/am-{self.env}-replication"
@@ -213,9 +207,7 @@ class Environment:
             request = {
                 "TableName": name,
                 "KeySchema": [{"AttributeName": a, "KeyType": kind} for a, kind in keys],
-                "AttributeDefinitions": [
-                    {"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)
-                ],
+                "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
                 "BillingMode": "PAY_PER_REQUEST",
                 "Tags": [
                     {"Key": "environment", "Value": self.env},
@@ -365,9 +357,7 @@ class Environment:
         apigateway = self.account.client("apigateway", region)
         lam_arn = f"arn:aws:lambda:{region}:{self.account_id}:function"
         alias = self.names["alias"]
-        api_id = apigateway.create_rest_api(
-            name=self.names["api"], endpointConfiguration={"types": ["REGIONAL"]}
-        )["id"]
+        api_id = apigateway.create_rest_api(name=self.names["api"], endpointConfiguration={"types": ["REGIONAL"]})["id"]
         authorizer_uri = (
             f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/"
             f"{lam_arn}:{self.names['functions']['authorizer']}:{alias}/invocations"
@@ -407,16 +397,12 @@ class Environment:
                     f"{lam_arn}:{self.names['functions'][function]}:{alias}/invocations"
                 ),
             )
-        apigateway.create_deployment(
-            restApiId=api_id, stageName=self.names["stage"], description="sandbox-seed"
-        )
+        apigateway.create_deployment(restApiId=api_id, stageName=self.names["stage"], description="sandbox-seed")
 
     def dns(self) -> None:
         route53 = self.account.client("route53")
         domain = self.config.platform.domain
-        zone = route53.create_hosted_zone(Name=domain, CallerReference=f"sandbox-{self.env}")["HostedZone"][
-            "Id"
-        ]
+        zone = route53.create_hosted_zone(Name=domain, CallerReference=f"sandbox-{self.env}")["HostedZone"]["Id"]
         primary_url = self.options.api_urls[(self.env, PRIMARY_REGION)]
         host = primary_url.split("//")[1].split("/")[0]
         ip, _, port = host.partition(":")
@@ -471,9 +457,7 @@ class Environment:
                     }
                 )
             for user, (team, role) in USERS.items():
-                batch.put_item(
-                    Item={"pk": f"TEAM#{team}", "sk": f"MEMBER#{user}", "user": user, "role": role}
-                )
+                batch.put_item(Item={"pk": f"TEAM#{team}", "sk": f"MEMBER#{user}", "user": user, "role": role})
         with dynamodb.Table(self.names["tables"]["permissions"]).batch_writer() as batch:
             for role, permissions in GRANTS.items():
                 for permission in permissions:
@@ -517,7 +501,6 @@ class Environment:
                     logGroupName=group,
                     logStreamName=stream,
                     logEvents=[
-                        {"timestamp": ms, "message": json.dumps(record)}
-                        for ms, record in lines[start : start + 5000]
+                        {"timestamp": ms, "message": json.dumps(record)} for ms, record in lines[start : start + 5000]
                     ],
                 )

@@ -55,9 +55,7 @@ class Workspace:
     def ensure(self) -> Workspace:
         """Create the workspace on first use; refuse a folder that is something else."""
         if self.path.exists() and not self.path.is_dir():
-            raise UsageError(
-                f"{self.path} is a file, not a sandbox workspace", "pass --workspace DIR with a folder"
-            )
+            raise UsageError(f"{self.path} is a file, not a sandbox workspace", "pass --workspace DIR with a folder")
         if self.path.is_dir() and any(self.path.iterdir()) and not (self.path / MARKER).is_file():
             raise UsageError(
                 f"{self.path} is not an amops sandbox workspace (it has files but no {MARKER})",
@@ -65,11 +63,22 @@ class Workspace:
             )
         if not (self.path / MARKER).is_file():
             self.path.mkdir(parents=True, exist_ok=True)
-            self.restore_sources()
-            (self.path / MARKER).write_text("This folder is an amops sandbox workspace.\n")
-            _git_init(self.path)
+            self._lay_out()
         self.runtime.mkdir(exist_ok=True)
         return self
+
+    def _lay_out(self) -> None:
+        self.restore_sources()
+        (self.path / MARKER).write_text("This folder is an amops sandbox workspace.\n")
+        _git_init(self.path)
+
+    def recreate(self) -> None:
+        """Everything but the runtime folder, as shipped: sources, module, a fresh git repository."""
+        for child in self.path.iterdir():
+            if child.name == self.runtime.name:
+                continue
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        self._lay_out()
 
     def restore_sources(self) -> None:
         """Put the reference Lambda sources and Terraform module back as shipped."""
@@ -95,9 +104,7 @@ class Workspace:
             }
             if (env, DR_REGION) in api_urls:
                 values |= {"dr_region": DR_REGION, "dr_api_url": api_urls[(env, DR_REGION)]}
-            (env_dir / f"{env}.tfvars").write_text(
-                "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items())
-            )
+            (env_dir / f"{env}.tfvars").write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
 
 
 def config_text(endpoint: str, api_urls: dict[tuple[str, str], str]) -> str:
@@ -129,19 +136,24 @@ def config_text(endpoint: str, api_urls: dict[tuple[str, str], str]) -> str:
 
 
 def _git_init(path: Path) -> None:
-    """A git repository on main with one commit, as the platform repository would be."""
+    """A git repository on main, tagged and pushed to a local origin, as the platform's would be."""
     if not shutil.which("git"):
         return
+    who = {"GIT_AUTHOR_NAME": "amops sandbox", "GIT_AUTHOR_EMAIL": "sandbox@am.sandbox.local"}
     env = {
         **os.environ,
-        "GIT_AUTHOR_NAME": "amops sandbox",
-        "GIT_AUTHOR_EMAIL": "sandbox@am.sandbox.local",
-        "GIT_COMMITTER_NAME": "amops sandbox",
-        "GIT_COMMITTER_EMAIL": "sandbox@am.sandbox.local",
+        **who,
+        "GIT_COMMITTER_NAME": who["GIT_AUTHOR_NAME"],
+        "GIT_COMMITTER_EMAIL": who["GIT_AUTHOR_EMAIL"],
     }
+    origin = path / ".sandbox" / "origin.git"
     for command in (
         ["git", "init", "-q", "-b", "main"],
         ["git", "add", "-A"],
         ["git", "commit", "-q", "-m", "The reference Access Management platform"],
+        ["git", "tag", "v1.0.0"],
+        ["git", "init", "-q", "--bare", "-b", "main", str(origin)],
+        ["git", "remote", "add", "origin", str(origin)],
+        ["git", "push", "-q", "-u", "origin", "main", "--tags"],
     ):
         subprocess.run(command, cwd=path, env=env, capture_output=True, check=False)

@@ -24,9 +24,7 @@ from typing import Any
 
 from amops.runbook.errors import AmopsError, ConfigError
 
-STATEFUL_TYPES = frozenset(
-    {"aws_dynamodb_table", "aws_s3_bucket", "aws_kms_key", "aws_db_instance", "aws_rds_cluster"}
-)
+STATEFUL_TYPES = frozenset({"aws_dynamodb_table", "aws_s3_bucket", "aws_kms_key", "aws_db_instance", "aws_rds_cluster"})
 NO_CHANGES, CHANGES = 0, 2  # terraform plan -detailed-exitcode
 
 
@@ -67,9 +65,7 @@ class Plan:
         for change in self.changes:
             if change.kind in ("create", "update", "replace", "delete"):
                 counts.setdefault(change.type, Counter())[change.kind] += 1
-        return [
-            (kind, c["create"], c["update"], c["replace"], c["delete"]) for kind, c in sorted(counts.items())
-        ]
+        return [(kind, c["create"], c["update"], c["replace"], c["delete"]) for kind, c in sorted(counts.items())]
 
     def blocked(self, allowed: Iterable[str] = ()) -> list[ResourceChange]:
         """Deletes and replacements of stateful resources the operator has not allowed by address."""

@@ -39,9 +39,7 @@ class TerminalConsole:
     def step(self, number: int, total: int, step: Step, command: str) -> None:
         style = _KIND_STYLE[step.kind]
         self.out.print()
-        self.out.print(
-            f"[bold]Step {number}/{total} · {escape(step.title)}[/]  [{style}]\\[{step.kind.value}][/]"
-        )
+        self.out.print(f"[bold]Step {number}/{total} · {escape(step.title)}[/]  [{style}]\\[{step.kind.value}][/]")
         self.out.print(f"  [dim]Why:[/] {escape(step.why)}")
         self.out.print(f"  [dim]Command:[/] [cyan]{escape(redact_text(command))}[/]", soft_wrap=True)
         self.out.print(f"  [dim]Expect:[/] {escape(step.expect)}")

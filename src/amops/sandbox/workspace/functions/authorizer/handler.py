@@ -57,9 +57,7 @@ def handler(event, context):
         "principalId": claims["sub"],
         "policyDocument": {
             "Version": "2012-10-17",
-            "Statement": [
-                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}
-            ],
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}],
         },
         "context": {"user": claims["sub"]},
     }

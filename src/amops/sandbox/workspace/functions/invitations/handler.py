@@ -69,9 +69,7 @@ def handler(event, context):
             {**audit, "action": "team.isolation.violation", "outcome": "deny"},
         )
     if member["role"] not in SEND_INVITATIONS:
-        _log(
-            "WARN", f"{member['role']} may not invite", request_id, error_code="AM-PERM-001", team_id=team_id
-        )
+        _log("WARN", f"{member['role']} may not invite", request_id, error_code="AM-PERM-001", team_id=team_id)
         return _answer(
             403, {"error": "AM-PERM-001", "message": "your role may not invite"}, {**audit, "outcome": "deny"}
         )

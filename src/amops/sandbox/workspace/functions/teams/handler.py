@@ -86,9 +86,7 @@ def handler(event, context):
                     "created_at": now,
                 }
             )
-            table.put_item(
-                Item={"pk": f"TEAM#{new_id}", "sk": f"MEMBER#{user}", "user": user, "role": "owner"}
-            )
+            table.put_item(Item={"pk": f"TEAM#{new_id}", "sk": f"MEMBER#{user}", "user": user, "role": "owner"})
             _log(
                 "INFO",
                 "team created",
@@ -145,9 +143,7 @@ def handler(event, context):
             return _answer(200, {"members": [{"user": i["user"], "role": i["role"]} for i in items]}, audit)
         if action == "team.delete":
             if member["role"] != "owner":
-                return _error(
-                    403, "AM-PERM-001", "only the owner deletes a team", request_id, audit, team_id=team_id
-                )
+                return _error(403, "AM-PERM-001", "only the owner deletes a team", request_id, audit, team_id=team_id)
             items = table.query(
                 KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"TEAM#{team_id}"}
             )["Items"]

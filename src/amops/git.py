@@ -1,0 +1,49 @@
+"""The platform repository as git sees it: branch, cleanliness, whether HEAD is pushed and tagged."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RepoState:
+    branch: str
+    commit: str
+    changed_files: list[str] = field(default_factory=list)
+    upstream: str | None = None
+    ahead: int = 0  # commits on HEAD that the upstream does not have
+    tags: list[str] = field(default_factory=list)  # tags pointing at HEAD
+
+
+def git_version() -> str | None:
+    if not shutil.which("git"):
+        return None
+    answer = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False)
+    return answer.stdout.strip().removeprefix("git version ") or None
+
+
+def _git(path: Path, *args: str) -> tuple[int, str]:
+    answer = subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, check=False, timeout=30)
+    return answer.returncode, answer.stdout.strip()
+
+
+def repo_state(path: Path) -> RepoState | None:
+    """None when path is not in a git work tree (or git is missing)."""
+    if not shutil.which("git") or _git(path, "rev-parse", "--is-inside-work-tree")[1] != "true":
+        return None
+    upstream_code, upstream = _git(path, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{u}")
+    ahead = 0
+    if upstream_code == 0:
+        ahead = int(_git(path, "rev-list", "--count", "@{u}..HEAD")[1] or 0)
+    status = _git(path, "status", "--porcelain")[1]
+    return RepoState(
+        branch=_git(path, "rev-parse", "--abbrev-ref", "HEAD")[1],
+        commit=_git(path, "rev-parse", "HEAD")[1],
+        changed_files=[line[3:] for line in status.splitlines() if line.strip()],
+        upstream=upstream if upstream_code == 0 else None,
+        ahead=ahead,
+        tags=[tag for tag in _git(path, "tag", "--points-at", "HEAD")[1].splitlines() if tag],
+    )
