@@ -137,10 +137,10 @@ def test_releasing_a_lock_without_a_terminal_needs_the_flags_and_is_journalled(a
 
 
 def test_a_command_not_built_yet_says_so(amops, config_file):
-    outcome = amops("--config", str(config_file), "deploy", "dev")
+    outcome = amops("--config", str(config_file), "promote", "dev", "sit")
 
     assert outcome.exit_code == 1
-    assert "`amops deploy` is not built yet" in one_line_error(outcome)
+    assert "`amops promote` is not built yet" in one_line_error(outcome)
 
 
 def test_json_output_of_an_error_is_one_document(amops, config_file):

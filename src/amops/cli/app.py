@@ -55,13 +55,21 @@ def root(
     profile: Annotated[
         str | None, typer.Option("--profile", envvar="AMOPS_PROFILE", help="AWS profile to use.")
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to ordinary confirmations.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", envvar="AMOPS_YES", help="Answer yes to ordinary confirmations.")
+    ] = False,
     confirm_env: Annotated[
         str | None,
-        typer.Option("--confirm-env", metavar="ENV", help="Confirm destructive and prod steps for ENV."),
+        typer.Option(
+            "--confirm-env", metavar="ENV", envvar="AMOPS_CONFIRM_ENV", help="Confirm destructive and prod steps."
+        ),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show every step; change nothing.")] = False,
-    output: Annotated[str, typer.Option("--output", "-o", callback=parse_output, help="text or json.")] = "text",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", envvar="AMOPS_DRY_RUN", help="Show every step; change nothing.")
+    ] = False,
+    output: Annotated[
+        str, typer.Option("--output", "-o", envvar="AMOPS_OUTPUT", callback=parse_output, help="text or json.")
+    ] = "text",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Tracebacks on errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")

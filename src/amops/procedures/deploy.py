@@ -223,7 +223,7 @@ def _procedure() -> Procedure:
                 "Checklist: an alarm is in ALARM",
                 "The environment is already unhealthy",
                 "Troubleshoot first (`amops troubleshoot {env}`); deploy a fix with "
-                "`--override alarms` if the deploy is the fix.",
+                "`--override alarms-REGION` if the deploy is the fix.",
             ),
             TroubleshootingEntry(
                 "The plan is blocked",
@@ -375,7 +375,7 @@ def checklist(ctx: StepContext) -> dict[str, Any]:
         states = Monitoring(ctx.aws, region).alarm_states(list(names["alarms"].values()))
         firing = [name for name, state in states.items() if state == "ALARM"]
         record(
-            f"alarms {region}",
+            f"alarms-{region}",
             "✓" if not firing else "✗",
             "none in ALARM" if not firing else f"in ALARM: {', '.join(firing)}",
         )
@@ -572,9 +572,11 @@ def shift(ctx: StepContext) -> dict[str, Any]:
                 states = Monitoring(ctx.aws, region).alarm_states(list(names["alarms"].values()))
                 firing = [name for name, state in states.items() if state == "ALARM"]
                 if firing:
+                    unshift(ctx)  # a half-shifted alias must not outlive the failure
                     raise StepFailed(
-                        f"canary: {', '.join(firing)} in ALARM ({region})",
-                        "choose undo to send all traffic back to the previous versions",
+                        f"canary: {', '.join(firing)} in ALARM ({region}); all traffic is back on the "
+                        "previous versions",
+                        "find out why (amops troubleshoot), fix, and deploy again",
                     )
             if time.monotonic() >= deadline:
                 break

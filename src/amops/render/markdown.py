@@ -41,6 +41,11 @@ def runbook_file(name: str) -> str:
     return RUNBOOK_FILE.format(name=name)
 
 
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|")
+
+
 def _confirmation_text(step: Step) -> str:
     if step.kind is StepKind.READ_ONLY:
         return "read-only; no confirmation"
@@ -62,7 +67,7 @@ def render_runbook(procedure: Procedure, contacts: Contacts, owner: str | None =
         f"| Review frequency | {frequency_words(procedure.review_months)} |",
         f"| Last reviewed | {procedure.last_reviewed.isoformat()} |",
         f"| Next review due | {next_review(procedure).isoformat()} |",
-        f"| Run it with | `{procedure.command}` |",
+        f"| Run it with | `{_cell(procedure.command)}` |",
         "",
         "## 1. Overview",
         "",
@@ -126,7 +131,7 @@ def render_runbook(procedure: Procedure, contacts: Contacts, owner: str | None =
     lines += ["", "## 5. Troubleshooting", ""]
     if procedure.troubleshooting:
         lines += ["| Symptom | Likely cause | What to do |", "|---|---|---|"]
-        lines += [f"| {t.symptom} | {t.cause} | {t.fix} |" for t in procedure.troubleshooting]
+        lines += [f"| {_cell(t.symptom)} | {_cell(t.cause)} | {_cell(t.fix)} |" for t in procedure.troubleshooting]
     else:
         lines += ["- See the troubleshooting runbook."]
     lines += ["", "## 6. Rollback", "", procedure.rollback or "This procedure changes nothing.", ""]

@@ -124,7 +124,10 @@ class Procedure:
 
     @property
     def iam_actions(self) -> list[str]:
-        return sorted({action for step in self.steps for action in step.iam})
+        """Every action the steps need; one covered by a `service:*` the steps also need is left out."""
+        actions = {action for step in self.steps for action in step.iam}
+        wildcards = {action.split(":")[0] for action in actions if action.endswith(":*")}
+        return sorted(a for a in actions if a.endswith(":*") or a.split(":")[0] not in wildcards)
 
     def step(self, step_id: str) -> Step:
         for candidate in self.steps:
