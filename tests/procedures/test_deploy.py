@@ -102,8 +102,9 @@ def test_a_fresh_sandbox_deploys_and_a_second_run_changes_nothing(sandbox):
     assert second.returncode == 0
     assert again["outputs"]["terraform-plan"]["has_changes"] is False
     assert again["outputs"]["package"]["changed"] == []
-    assert again["outputs"]["api"]["api_deployments"] == {}  # the definition did not change
-    assert "No function changed" in second.stderr
+    assert again["outputs"]["api"] == {}
+    assert "Nothing to do: the API definition is unchanged." in second.stderr
+    assert "Nothing to do: no function changed." in second.stderr
 
 
 def test_an_edited_handler_ships_a_new_version_that_the_aws_cli_sees(sandbox, workspace):

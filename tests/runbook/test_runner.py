@@ -551,3 +551,33 @@ def test_on_failure_undo_undoes_without_asking(make_runner, platform):
 
     assert result.status == "rolled back"
     assert platform.alias == 7 and platform.calls[-1] == "unpublish"
+
+
+def test_a_step_with_nothing_to_do_is_not_asked_about(make_runner, platform):
+    procedure = demo_procedure(platform)
+    idle = Step(**{**procedure.steps[1].__dict__, "needed": lambda ctx: "the alias is already there"})
+    procedure = Procedure(**{**procedure.__dict__, "steps": (procedure.steps[0], idle, procedure.steps[2])})
+    runner, console = make_runner(ScriptedPrompter())  # any question fails the test
+
+    result = runner.run(procedure, "dev")
+
+    assert result.status == "succeeded"
+    assert platform.calls == ["look", "report"]
+    assert "Nothing to do: the alias is already there." in console.text
+    journal = events(result)
+    assert [e.get("note") for e in journal if e.get("step") == "publish" and e["event"] == "step.end"] == [
+        "nothing to do: the alias is already there"
+    ]
+
+
+def test_why_and_expect_are_shown_with_real_values(make_runner, platform):
+    procedure = demo_procedure(platform)
+    step = Step(**{**procedure.steps[0].__dict__, "expect": "The version {function} runs."})
+    procedure = Procedure(**{**procedure.__dict__, "steps": (step,)})
+    shown = []
+    runner, console = make_runner(ScriptedPrompter())
+    console.step = lambda number, total, step, command: shown.append(step)
+
+    runner.run(procedure, "dev", names={"function": "am-dev-teams"})
+
+    assert shown[0].expect == "The version am-dev-teams runs."

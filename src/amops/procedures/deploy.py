@@ -78,6 +78,7 @@ def _steps() -> tuple[Step, ...]:
                 "iam:PassRole",
             ),
             run=terraform_apply,
+            needed=lambda ctx: None if ctx.output("has_changes") else "the plan has no changes",
             verify=lambda ctx: None if ctx.output("terraform_outputs") is not None else _fail("no outputs read"),
             irreversible="infrastructure is rolled back by applying an earlier configuration: "
             "`amops rollback infra {env} --to-ref REF`",
@@ -108,6 +109,7 @@ def _steps() -> tuple[Step, ...]:
             kind=StepKind.MUTATING,
             iam=("s3:PutObject", "s3:GetObject"),
             run=upload,
+            needed=_functions_changed,
             verify=verify_upload,
             irreversible="uploaded artifacts are immutable and keyed by their hash; an unused one harms nothing",
         ),
@@ -123,6 +125,7 @@ def _steps() -> tuple[Step, ...]:
             kind=StepKind.MUTATING,
             iam=("lambda:UpdateFunctionCode", "lambda:PublishVersion", "lambda:GetFunction"),
             run=publish,
+            needed=_functions_changed,
             irreversible="published versions are immutable; the next step decides whether they receive traffic",
             unverified="publish-version is given the expected CodeSha256 and refuses any other code",
         ),
@@ -137,6 +140,7 @@ def _steps() -> tuple[Step, ...]:
             kind=StepKind.MUTATING,
             iam=("lambda:UpdateAlias", "cloudwatch:DescribeAlarms"),
             run=shift,
+            needed=_functions_changed,
             verify=verify_shift,
             undo=unshift,
         ),
@@ -151,6 +155,7 @@ def _steps() -> tuple[Step, ...]:
             kind=StepKind.MUTATING,
             iam=("apigateway:GET", "apigateway:POST", "apigateway:PATCH"),
             run=deploy_api,
+            needed=_api_changed,
             undo=undeploy_api,
             unverified="the health checks and smoke tests that follow go through the stage",
         ),
@@ -245,6 +250,22 @@ def _procedure() -> Procedure:
         "this run and the API stage to its previous deployment. Later, `amops rollback lambda {env}` does "
         "the same from the journal. Infrastructure: `amops rollback infra {env} --to-ref REF`.",
     )
+
+
+def _functions_changed(ctx: StepContext) -> str | None:
+    return None if ctx.output("changed") else "no function changed"
+
+
+def _api_changed(ctx: StepContext) -> str | None:
+    from amops.aws.apigateway import Apis
+
+    names = _names(ctx)
+    for region in _regions(ctx):
+        apis = Apis(ctx.aws, region)
+        api_id = apis.api_id(names["api"])
+        if apis.stage(api_id, names["stage"]).deployed_definition != apis.definition_hash(api_id):
+            return None
+    return "the API definition is unchanged"
 
 
 def _fail(message: str) -> None:

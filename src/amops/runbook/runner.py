@@ -362,13 +362,23 @@ class Runner:
         journal: Journal,
         completed: list[Step],
     ) -> StepRecord:
-        command = step.render_command(ctx.template_values())
-        self.console.step(number, total, step, command)
-        journal.write("step.start", step=step.id, number=number, kind=step.kind.value, command=command)
+        shown = step.rendered(ctx.template_values())
+        self.console.step(number, total, shown, shown.command)
+        journal.write("step.start", step=step.id, number=number, kind=step.kind.value, command=shown.command)
         if self.options.dry_run and step.changes_things:
             self.console.info("dry run: not run")
             journal.write("step.end", step=step.id, status="dry-run")
             return StepRecord(step.id, step.title, "dry-run")
+        try:
+            nothing_to_do = step.needed(ctx) if step.needed else None
+        except Exception as error:  # can't tell: run the step, which will say what is wrong
+            nothing_to_do = None
+            self.console.warning(f"could not tell whether '{step.title}' has work to do: {redact_text(str(error))}")
+        if nothing_to_do:
+            ctx.outputs[step.id] = {}
+            self.console.info(f"Nothing to do: {nothing_to_do}.")
+            journal.write("step.end", step=step.id, status="ok", outputs={}, note=f"nothing to do: {nothing_to_do}")
+            return StepRecord(step.id, step.title, "ok", 0.0, None)
         try:
             if not self._confirmed(step, ctx.environment, journal):
                 journal.write("step.end", step=step.id, status="declined")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 StepFunction = Callable[["StepContext"], Mapping[str, Any] | None]
 CheckFunction = Callable[["StepContext"], None]
+NeededFunction = Callable[["StepContext"], str | None]  # None: run it; else why there is nothing to do
 
 
 class StepKind(StrEnum):
@@ -49,6 +50,7 @@ class Step:
     undo: CheckFunction | None = None
     irreversible: str | None = None  # why a changing step has no undo
     unverified: str | None = None  # why a step has no verify
+    needed: NeededFunction | None = None  # asked before the confirmation: nothing to do means no question
 
     @property
     def changes_things(self) -> bool:
@@ -67,6 +69,16 @@ class Step:
     def render_command(self, values: Mapping[str, Any]) -> str:
         """The manual command with every known placeholder filled; unknown ones stay visible."""
         return string.Formatter().vformat(self.command, (), _KeepMissing(values))
+
+    def rendered(self, values: Mapping[str, Any]) -> Step:
+        """This step with its command, why and expect filled in, as an operator sees it during a run."""
+        fill = string.Formatter()
+        return replace(
+            self,
+            command=self.render_command(values),
+            why=fill.vformat(self.why, (), _KeepMissing(values)),
+            expect=fill.vformat(self.expect, (), _KeepMissing(values)),
+        )
 
     def declaration_problems(self) -> list[str]:
         problems = []
