@@ -37,3 +37,4 @@ def benchmarks(session: nox.Session) -> None:
     """Print each benchmark's figure beside its baseline."""
     session.install("-e", DEV)
     session.run("python", "benchmarks/startup.py", *session.posargs)
+    session.run("python", "benchmarks/deploy.py")
