@@ -227,7 +227,7 @@ def test_a_dirty_tree_fails_the_checklist(sandbox, workspace):
         (workspace / "functions" / "health" / "notes.txt").unlink()
 
     assert done.returncode == 1
-    assert "clean tree" in document["steps"][0]["error"]
+    assert "checklist failed: clean-tree" in document["steps"][0]["error"]
 
 
 def test_a_canary_that_sees_an_alarm_is_undone(sandbox, workspace):

@@ -354,7 +354,7 @@ def checklist(ctx: StepContext) -> dict[str, Any]:
                 f"{repo.branch}; {env} deploys from {rule}",
             )
         record(
-            "clean tree",
+            "clean-tree",
             "✓" if not repo.changed_files else "✗",
             "no uncommitted changes"
             if not repo.changed_files
@@ -388,7 +388,7 @@ def checklist(ctx: StepContext) -> dict[str, Any]:
             if lambdas.alias_target(name, names["alias"]).weights
         ]
     record(
-        "last deployment",
+        "last-deployment",
         "✓" if not canaries else "✗",
         "every live alias on one version" if not canaries else f"canary left half-way: {', '.join(canaries)}",
     )
