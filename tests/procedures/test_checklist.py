@@ -231,9 +231,9 @@ def test_a_plan_replacing_a_table_needs_its_address_typed(platform, tmp_path):
 def test_a_plan_deleting_a_bucket_is_refused_when_the_address_is_mistyped_or_no_terminal(platform, tmp_path):
     _, config = platform
 
-    with pytest.raises(StepFailed, match="replaces aws_dynamodb_table.audit; not allowed"):
+    with pytest.raises(StepFailed, match=r"replaces aws_dynamodb_table\.audit; not allowed"):
         plan_step(config, tmp_path, ScriptedPrompter([("type", "Type its address", "yes")]))
-    with pytest.raises(RefusedError, match="pass --allow-destroy aws_dynamodb_table.audit"):
+    with pytest.raises(RefusedError, match=r"pass --allow-destroy aws_dynamodb_table\.audit"):
         plan_step(config, tmp_path, ScriptedPrompter(interactive=False))
     outputs = plan_step(
         config,
