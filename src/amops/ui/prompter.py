@@ -27,7 +27,9 @@ class TerminalPrompter:
         import questionary
 
         self._require_terminal(question)
-        return bool(questionary.confirm(question, default=False).unsafe_ask())
+        # auto_enter=False: "y" then Enter, as operators type it; otherwise the Enter would answer
+        # the next question with its default before the operator has read it.
+        return bool(questionary.confirm(question, default=False, auto_enter=False).unsafe_ask())
 
     def type_to_confirm(self, question: str, expected: str) -> bool:
         import questionary
