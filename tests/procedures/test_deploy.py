@@ -99,6 +99,10 @@ def test_a_fresh_sandbox_deploys_and_a_second_run_changes_nothing(sandbox):
     assert document["outputs"]["package"]["changed"] == []
     assert document["outputs"]["terraform-apply"]["terraform_outputs"]["function_names"]["teams"] == "am-dev-teams"
     assert live(sandbox) == before
+    created = document["outputs"]["api"]["api_deployments"]["af-south-1"]
+    stage = Account(sandbox.running().endpoint, "dev").client("apigateway")
+    api_id = stage.get_rest_apis()["items"][0]["id"]
+    assert stage.get_stage(restApiId=api_id, stageName="v1")["deploymentId"] == created
     assert second.returncode == 0
     assert again["outputs"]["terraform-plan"]["has_changes"] is False
     assert again["outputs"]["package"]["changed"] == []
