@@ -92,42 +92,33 @@ def deploy(
     raise typer.Exit(result.exit_code)
 
 
-def health(
-    ctx: typer.Context,
-    env: Env,
-    junit: Annotated[Path | None, typer.Option(metavar="PATH", help="Also write a JUnit XML report.")] = None,
-) -> None:
+Junit = Annotated[Path | None, typer.Option(metavar="PATH", help="Also write a JUnit XML report.")]
+
+
+def health(ctx: typer.Context, env: Env, junit: Junit = None) -> None:
     """Check ENV: aliases, /health in every region, alarms, tables.  Example: amops health prod"""
     from amops.procedures.verification import health_checks
 
-    state: AppState = ctx.ensure_object(AppState)
-    state.require_environment(env)
-    services = state.services(env)
-    check_account_of(services, env)
-    checks = health_checks(state.config, env, services.aws)
-    _report_checks(state, f"Health of {env}", "health", checks, junit)
+    _verify(ctx, env, health_checks, f"Health of {env}", "health", junit)
 
 
-def smoke(
-    ctx: typer.Context,
-    env: Env,
-    junit: Annotated[Path | None, typer.Option(metavar="PATH", help="Also write a JUnit XML report.")] = None,
-) -> None:
+def smoke(ctx: typer.Context, env: Env, junit: Junit = None) -> None:
     """Run the end-to-end smoke tests against ENV's API.  Example: amops smoke sit --junit smoke.xml"""
     from amops.procedures.verification import smoke_tests
 
+    _verify(ctx, env, smoke_tests, f"Smoke tests in {env}", "smoke", junit)
+
+
+def _verify(
+    ctx: typer.Context, env: str, run_checks, title: str, suite: str, junit: Path | None
+) -> None:  # a verification function
+    from amops.runbook.runner import check_account
+
     state: AppState = ctx.ensure_object(AppState)
     state.require_environment(env)
     services = state.services(env)
-    check_account_of(services, env)
-    checks = smoke_tests(state.config, env, services.aws)
-    _report_checks(state, f"Smoke tests in {env}", "smoke", checks, junit)
-
-
-def check_account_of(services, env: str) -> None:  # EnvironmentServices, imported lazily
-    from amops.runbook.runner import check_account
-
     check_account(services.identity(), services.expected_account, env)
+    _report_checks(state, title, suite, run_checks(state.config, env, services.aws), junit)
 
 
 def _report_checks(state: AppState, title: str, suite: str, checks: list, junit: Path | None) -> None:
