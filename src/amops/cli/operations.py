@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -110,6 +111,13 @@ def smoke(ctx: typer.Context, env: Env, junit: Junit = None) -> None:
 
 
 def _verify(
+    ctx: typer.Context,
+    env: str,
+    run_checks: Callable[..., list],
+    title: str,
+    suite: str,
+    junit: Path | None,
+) -> None:
     ctx: typer.Context, env: str, run_checks, title: str, suite: str, junit: Path | None
 ) -> None:  # a verification function
     from amops.runbook.runner import check_account
