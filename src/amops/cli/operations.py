@@ -118,8 +118,6 @@ def _verify(
     suite: str,
     junit: Path | None,
 ) -> None:
-    ctx: typer.Context, env: str, run_checks, title: str, suite: str, junit: Path | None
-) -> None:  # a verification function
     from amops.runbook.runner import check_account
 
     state: AppState = ctx.ensure_object(AppState)
