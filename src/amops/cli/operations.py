@@ -182,11 +182,27 @@ rollback_app = typer.Typer(help="Roll back Lambdas, infrastructure or a table.",
 def rollback_lambda(
     ctx: typer.Context,
     env: Env,
-    function: Annotated[str | None, typer.Option(help="Only this function.")] = None,
+    function: Annotated[str | None, typer.Option(help="Only this function (e.g. teams).")] = None,
     to_version: Annotated[int | None, typer.Option(help="This published version.")] = None,
+    reason: Annotated[str | None, typer.Option(help="What happened, for the incident update.")] = None,
+    resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Resume a stopped run.")] = None,
 ) -> None:
-    """Point the live aliases back at the previous versions.  Example: amops rollback lambda dev"""
-    _not_built(ctx, "rollback lambda", env)
+    """Point the live aliases back at the versions before the last deployment.
+
+    \b
+    Examples:
+      amops rollback lambda dev                        every function, from the journal
+      amops rollback lambda prod --function teams      one function, both regions
+      amops rollback lambda sit --function teams --to-version 7
+    """
+    from amops.procedures.rollback import ROLLBACK
+
+    state: AppState = ctx.ensure_object(AppState)
+    state.require_environment(env)
+    if to_version is not None and function is None:
+        raise UsageError("--to-version needs --function: version numbers differ between functions")
+    params = {"function": function, "to_version": to_version, "reason": reason, "runs_dir": str(state.runs_dir)}
+    raise typer.Exit(state.run_procedure(ROLLBACK, env, params, resume=resume).exit_code)
 
 
 @rollback_app.command("infra")

@@ -1,0 +1,294 @@
+"""Rollback: put the live aliases back on the versions that ran before, verify, and tell people."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from amops.procedures import SCHEDULE
+from amops.procedures.deploy import health, smoke
+from amops.runbook import registry
+from amops.runbook.context import StepContext
+from amops.runbook.errors import UsageError
+from amops.runbook.journal import list_recorded_runs
+from amops.runbook.step import Procedure, Step, StepKind, TroubleshootingEntry
+
+WHEN_TO_ROLL_BACK = """\
+| Signal | Roll back? |
+|---|---|
+| Smoke tests fail after a deploy or promotion | Yes, at once: `amops rollback lambda ENV` |
+| `am-ENV-api-5xx` or `-api-latency-p99` in ALARM in the watch window after the shift | Yes |
+| `AM-` error codes above their usual rate since the deploy | Yes, unless a fix is minutes off |
+| A bug found later, data intact, fix ready within the hour | No: deploy the fix forward |
+| The change included a Terraform or data migration | Code first; infrastructure and data have their own |
+"""
+
+
+def _procedure() -> Procedure:
+    return Procedure(
+        name="rollback",
+        title=SCHEDULE["rollback"].title,
+        command="amops rollback lambda {env} [--function NAME] [--to-version N]",
+        purpose="Get the Access Management platform back to the code that worked, fast: every function's "
+        "live alias returns to the version it pointed at before the last deployment.",
+        scope="Lambda code in one environment, both regions for prod. Infrastructure (`amops rollback infra`) "
+        "and table data (`amops rollback data`) are separate procedures.",
+        audience="On-call and DevOps engineers during an incident.",
+        steps=(
+            Step(
+                id="decide",
+                title="Work out what to roll back to",
+                why="The journal of the last deployment records the versions each alias pointed at before it; "
+                "without one, the previous published version is the target. You see every move first.",
+                command="aws lambda get-alias --function-name am-{env}-FUNCTION --name live && "
+                "aws lambda list-versions-by-function --function-name am-{env}-FUNCTION",
+                expect="A from → to table per function and region, or 'nothing to roll back'.",
+                kind=StepKind.READ_ONLY,
+                iam=("lambda:GetAlias", "lambda:GetFunction", "lambda:ListVersionsByFunction"),
+                run=decide,
+                unverified="it changes nothing; the table is reviewed before the next step",
+            ),
+            Step(
+                id="move",
+                title="Move the live aliases back",
+                why="Traffic follows the live alias: moving it back is instant and needs no rebuild, because "
+                "every version is immutable.",
+                command="aws lambda update-alias --function-name am-{env}-FUNCTION --name live "
+                "--function-version PREVIOUS",
+                expect="Each alias on its target version.",
+                kind=StepKind.MUTATING,
+                iam=("lambda:UpdateAlias",),
+                run=move,
+                verify=verify_move,
+                undo=unmove,
+                needed=lambda ctx: None if ctx.output("moves") else "nothing to roll back",
+            ),
+            Step(
+                id="health",
+                title="Health checks",
+                why="Proves the rollback landed in every region.",
+                command="amops health {env}",
+                expect="Every check ✓.",
+                kind=StepKind.READ_ONLY,
+                iam=("lambda:GetAlias", "cloudwatch:DescribeAlarms", "dynamodb:DescribeTable"),
+                run=health,
+                unverified="it is itself the verification",
+            ),
+            Step(
+                id="smoke",
+                title="Smoke tests",
+                why="Proves the platform works for users again.",
+                command="amops smoke {env}",
+                expect="Every test ✓.",
+                kind=StepKind.READ_ONLY,
+                iam=("ssm:GetParameter", "dynamodb:Query"),
+                run=smoke,
+                unverified="it is itself the verification",
+            ),
+            Step(
+                id="communicate",
+                title="Write the incident update",
+                why="People need to know what was rolled back, from what to what, and what happens next; the "
+                "filled template is ready to paste into the incident channel or an email.",
+                command="cat ~/.local/state/amops/runs/RUN_ID.rollback.md",
+                expect="The update, printed and saved beside the journal.",
+                kind=StepKind.READ_ONLY,
+                run=communicate,
+                unverified="it only writes a text",
+            ),
+        ),
+        owner=SCHEDULE["rollback"].owner,
+        review_months=SCHEDULE["rollback"].review_months,
+        last_reviewed=date(2026, 12, 4),
+        tools=("amops", "AWS CLI v2 (for the manual commands)"),
+        knowledge=(
+            "Lambda versions are immutable; the `live` alias decides what runs.",
+            "Which deployment caused the problem: `amops runs list --env ENV`.",
+        ),
+        verification=(
+            "`amops health {env}` and `amops smoke {env}` pass.",
+            "The error alarms return to OK within a few minutes.",
+        ),
+        troubleshooting=(
+            TroubleshootingEntry(
+                "'nothing to roll back'",
+                "No earlier version, or the aliases already run it",
+                "Name the version: `--to-version N` (see `aws lambda list-versions-by-function`).",
+            ),
+            TroubleshootingEntry(
+                "Smoke tests still fail after the rollback",
+                "The cause is not the code: data, configuration or a dependency",
+                "`amops troubleshoot {env}`; escalate.",
+            ),
+        ),
+        rollback="A rollback is undone by deploying again (`amops deploy {env}`) or by choosing *undo* when a "
+        "later step of this procedure fails.",
+        extra_sections=(("When to roll back", WHEN_TO_ROLL_BACK),),
+    )
+
+
+def _names(ctx: StepContext) -> dict[str, Any]:
+    return ctx.config.resource_names(ctx.environment)
+
+
+def _last_deployment_targets(ctx: StepContext) -> tuple[str | None, dict[str, dict[str, str]]]:
+    """(run id, region → function → version) before the newest deployment that moved aliases."""
+    runs_dir = Path(ctx.params.get("runs_dir") or ".")
+    for run in list_recorded_runs(runs_dir):
+        if run.procedure != "deployment" or run.environment != ctx.environment:
+            continue
+        outputs = run.outputs()
+        moved = (outputs.get("shift") or {}).get("live") or {}
+        previous = (outputs.get("package") or {}).get("previous") or {}
+        if any(moved.values()) and run.step_statuses().get("shift") == "ok":
+            return run.run_id, {
+                region: {f: previous[region][f] for f in functions} for region, functions in moved.items()
+            }
+    return None, {}
+
+
+def decide(ctx: StepContext) -> dict[str, Any]:
+    from amops.aws.lambdas import Lambdas
+
+    names = _names(ctx)
+    only = ctx.params.get("function")
+    if only and only not in names["functions"]:
+        raise UsageError(f"no function {only!r}", f"use one of {', '.join(names['functions'])}")
+    to_version = ctx.params.get("to_version")
+    run_id, from_journal = (None, {}) if to_version else _last_deployment_targets(ctx)
+    environment = ctx.config.environment(ctx.environment)
+    moves, rows = [], []
+    for short, function in names["functions"].items():
+        if only and short != only:
+            continue
+        primary = Lambdas(ctx.aws, environment.region)
+        current = primary.alias_target(function, names["alias"])
+        for region in environment.regions:
+            lambdas = Lambdas(ctx.aws, region)
+            live = lambdas.alias_target(function, names["alias"]) if region != environment.region else current
+            target, source = _target(
+                lambdas, function, live, region, to_version, from_journal, current.sha256, environment.region
+            )
+            if target is None or target == live.version:
+                rows.append((short, region, f"v{live.version}", "—", source or "nothing earlier"))
+                continue
+            moves.append({"function": short, "region": region, "from": live.version, "to": target})
+            rows.append((short, region, f"v{live.version}", f"v{target}", source))
+    ctx.console.table(f"Rollback plan for {ctx.environment}", ["function", "region", "from", "to", "because"], rows)
+    if not moves:
+        ctx.console.info("Nothing to roll back: every alias already runs its target version.")
+    return {"moves": moves, "from_deployment": run_id}
+
+
+def _target(
+    lambdas: Any,
+    function: str,
+    live: Any,
+    region: str,
+    to_version: int | None,
+    from_journal: dict[str, dict[str, str]],
+    primary_sha: str,
+    primary_region: str,
+) -> tuple[str | None, str]:
+    short = function.split("-", 2)[-1]
+    if to_version is not None:
+        if region == primary_region:
+            if str(to_version) not in lambdas.versions(function):
+                raise UsageError(
+                    f"{function} has no version {to_version}", "list them: aws lambda list-versions-by-function"
+                )
+            return str(to_version), "--to-version"
+        return None, "DR follows the primary's version"
+    if from_journal.get(region, {}).get(short):
+        return from_journal[region][short], "before the last deployment (journal)"
+    earlier = [v for v in lambdas.versions(function) if int(v) < int(live.version)]
+    return (earlier[-1], "the previous published version") if earlier else (None, "")
+
+
+def move(ctx: StepContext) -> dict[str, Any]:
+    from amops.aws.lambdas import Lambdas
+
+    names = _names(ctx)
+    moves = list(ctx.output("moves"))
+    environment = ctx.config.environment(ctx.environment)
+    if ctx.params.get("to_version") is not None and environment.dr_region:
+        moves += _dr_moves_by_code(ctx, moves)
+    for item in moves:
+        Lambdas(ctx.aws, item["region"]).point_alias(names["functions"][item["function"]], item["to"], names["alias"])
+        ctx.console.info(f"{names['functions'][item['function']]} ({item['region']}): v{item['from']} → v{item['to']}")
+    return {"moved": moves, "live": _live_by_region(moves), "rolled_back_at": datetime.now(UTC).isoformat()}
+
+
+def _dr_moves_by_code(ctx: StepContext, moves: list[dict[str, str]]) -> list[dict[str, str]]:
+    """In the DR region, the version with the same code as the primary's target."""
+    from amops.aws.lambdas import Lambdas
+
+    names = _names(ctx)
+    environment = ctx.config.environment(ctx.environment)
+    primary, standby = Lambdas(ctx.aws, environment.region), Lambdas(ctx.aws, environment.dr_region)
+    extra = []
+    for item in moves:
+        function = names["functions"][item["function"]]
+        wanted = primary.client.get_function(FunctionName=function, Qualifier=item["to"])["Configuration"]["CodeSha256"]
+        for version in reversed(standby.versions(function)):
+            code = standby.client.get_function(FunctionName=function, Qualifier=version)["Configuration"]
+            if code["CodeSha256"] == wanted:
+                live = standby.alias_target(function, names["alias"]).version
+                extra.append(
+                    {"function": item["function"], "region": environment.dr_region, "from": live, "to": version}
+                )
+                break
+    return extra
+
+
+def _live_by_region(moves: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+    live: dict[str, dict[str, str]] = {}
+    for item in moves:
+        live.setdefault(item["region"], {})[item["function"]] = item["to"]
+    return live
+
+
+def verify_move(ctx: StepContext) -> None:
+    from amops.aws.lambdas import Lambdas
+    from amops.runbook.errors import StepFailed
+
+    names = _names(ctx)
+    for item in ctx.output("moved"):
+        target = Lambdas(ctx.aws, item["region"]).alias_target(names["functions"][item["function"]], names["alias"])
+        if target.version != item["to"]:
+            raise StepFailed(f"{item['function']} ({item['region']}) is on v{target.version}, not v{item['to']}")
+
+
+def unmove(ctx: StepContext) -> None:
+    from amops.aws.lambdas import Lambdas
+
+    names = _names(ctx)
+    for item in ctx.output("moved") or []:
+        Lambdas(ctx.aws, item["region"]).point_alias(names["functions"][item["function"]], item["from"], names["alias"])
+
+
+def communicate(ctx: StepContext) -> dict[str, Any]:
+    moved = ctx.output("moved") or []
+    lines = [
+        f"**Rollback in {ctx.environment}** — run {ctx.run_id}",
+        "",
+        "**What happened:** " + (ctx.params.get("reason") or "(fill in: the symptom and when it started)"),
+        f"**Rolled back:** {len(moved)} alias move(s)"
+        + (f", after deployment {ctx.output('from_deployment')}" if ctx.output("from_deployment") else ""),
+        *[f"- {m['function']} ({m['region']}): v{m['from']} → v{m['to']}" for m in moved],
+        f"**Impact window:** from (fill in: first alert) to {ctx.output('rolled_back_at') or 'now'} (rollback done)",
+        "**Verification:** health checks and smoke tests passed after the rollback.",
+        "**Next steps:** find the cause in the rolled-back release; fix forward with a new deployment; "
+        "post-incident review.",
+    ]
+    text = "\n".join(lines) + "\n"
+    path = Path(ctx.params.get("runs_dir") or ".") / f"{ctx.run_id}.rollback.md"
+    path.write_text(text, encoding="utf-8")
+    for line in lines:
+        ctx.console.info(line)
+    ctx.console.info(f"Saved to {path}")
+    return {"communication": str(path)}
+
+
+ROLLBACK = registry.register(_procedure())
