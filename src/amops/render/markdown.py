@@ -77,6 +77,7 @@ def render_runbook(procedure: Procedure, contacts: Contacts, owner: str | None =
         "",
         f"**Audience.** {procedure.audience}",
         "",
+        *[part for heading, body in procedure.extra_sections for part in (f"## {heading}", "", body.strip(), "")],
         "## 2. Prerequisites",
         "",
         "### Access requirements",
@@ -135,8 +136,6 @@ def render_runbook(procedure: Procedure, contacts: Contacts, owner: str | None =
     else:
         lines += ["- See the troubleshooting runbook."]
     lines += ["", "## 6. Rollback", "", procedure.rollback or "This procedure changes nothing.", ""]
-    for heading, body in procedure.extra_sections:
-        lines += [f"## {heading}", "", body.strip(), ""]
     lines += [
         "## Contacts",
         "",

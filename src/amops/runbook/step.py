@@ -128,7 +128,7 @@ class Procedure:
     troubleshooting: tuple[TroubleshootingEntry, ...] = ()
     rollback: str = ""
     needs_environment: bool = True
-    extra_sections: tuple[tuple[str, str], ...] = field(default=())  # (heading, markdown)
+    extra_sections: tuple[tuple[str, str], ...] = field(default=())  # (heading, markdown) after the overview
 
     @property
     def changes_things(self) -> bool:
