@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from amops.runbook.step import Confirmation, Step
+from amops.runbook.step import Step
 
 
 class Console(Protocol):
@@ -98,10 +98,3 @@ class EnvironmentServices:
     locks: LockStore | None = None
     runs: RunStore | None = None
     aws: Any = None  # handed to steps as ctx.aws; the engine never looks inside
-
-
-def confirmation_words(confirmation: Confirmation, environment: str | None) -> Iterator[str]:
-    if confirmation is Confirmation.TYPE_ENVIRONMENT:
-        yield f"--yes --confirm-env {environment}"
-    elif confirmation is Confirmation.YES_NO:
-        yield "--yes"
