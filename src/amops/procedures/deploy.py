@@ -183,9 +183,11 @@ def _steps() -> tuple[Step, ...]:
             "check an allowed and a denied permission, send an invitation, find each audit event, clean up.",
             command="amops smoke {env}",
             expect="Every test ✓. On a failure, choose undo: the aliases return to their previous versions.",
-            kind=StepKind.READ_ONLY,
+            kind=StepKind.MUTATING,
             iam=("ssm:GetParameter", "dynamodb:Query"),
             run=smoke,
+            irreversible="it writes real data: a test team (deleted at the end), audit events, and one invitation "
+            "email to smoke-test@example.com",
             unverified="it is itself the verification",
         ),
     )

@@ -81,9 +81,11 @@ def _procedure() -> Procedure:
                 why="Proves the platform works for users again.",
                 command="amops smoke {env}",
                 expect="Every test ✓.",
-                kind=StepKind.READ_ONLY,
+                kind=StepKind.MUTATING,
                 iam=("ssm:GetParameter", "dynamodb:Query"),
                 run=smoke,
+                irreversible="it writes real data: a test team (deleted at the end), audit events, and one invitation "
+                "email to smoke-test@example.com",
                 unverified="it is itself the verification",
             ),
             Step(
