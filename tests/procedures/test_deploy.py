@@ -397,3 +397,31 @@ def test_the_scripts_pass_their_arguments_through(sandbox, workspace):
     regions = {c["region"] for c in json.loads(health.stdout)["checks"]}
     assert regions == {"af-south-1", "eu-west-1"}
     assert usage.returncode == 2 and "usage: health-check.sh ENV" in usage.stderr
+
+
+def test_a_dry_run_shows_every_step_and_changes_nothing(sandbox, workspace):
+    before = live(sandbox)
+    edit_handler(workspace, "health", '"status": "ok"', '"status": "ok", "dry": True', "Dry run build")
+    try:
+        done = amops(sandbox, "-o", "json", "--dry-run", "deploy", "dev")
+    finally:
+        git(workspace, "revert", "--no-edit", "HEAD")
+        git(workspace, "push", "-q")
+    document = json.loads(done.stdout)
+
+    assert done.returncode == 0, done.stderr
+    assert statuses(document) == {
+        "checklist": "ok",
+        "terraform-plan": "ok",
+        "terraform-apply": "dry-run",
+        "package": "ok",
+        "upload": "dry-run",
+        "publish": "dry-run",
+        "shift": "dry-run",
+        "api": "dry-run",
+        "health": "ok",
+        "smoke": "dry-run",
+    }
+    assert document["outputs"]["package"]["changed"] == ["health"]
+    assert live(sandbox) == before
+    assert "update-alias --function-name am-dev-FUNCTION" in done.stderr
