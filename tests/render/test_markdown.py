@@ -34,6 +34,7 @@ def test_steps_show_the_template_command_kind_and_undo():
     text = render_runbook(demo_procedure(Platform(), destructive=True), CONTACTS)
 
     assert "### Step 2. Move the live alias" in text
+    assert "**With amops:** `amops demo {env}` (step 2)" in text
     assert "aws lambda update-alias --function-name {function} --function-version {new_version}" in text
     assert "*changes the environment; confirm with y (in prod: type the environment name)*" in text
     assert "### Step 4. Drop the old table" in text

@@ -47,6 +47,7 @@ def _steps() -> tuple[Step, ...]:
         ),
         Step(
             id="terraform-plan",
+            amops="amops deploy {env} --only infra",
             title="Plan the infrastructure changes",
             why="Terraform shows what it would change before it changes anything; a plan that deletes or "
             "replaces a table, bucket or key would lose data, so it is blocked unless you allow that address.",
@@ -62,6 +63,7 @@ def _steps() -> tuple[Step, ...]:
         ),
         Step(
             id="terraform-apply",
+            amops="amops deploy {env} --only infra",
             title="Apply the reviewed plan",
             why="Applies exactly the plan you reviewed (checked by its SHA-256), so nothing unreviewed "
             "reaches {env}. Skipped when the plan has no changes.",
@@ -85,6 +87,7 @@ def _steps() -> tuple[Step, ...]:
         ),
         Step(
             id="package",
+            amops="amops deploy {env} --only lambdas",
             title="Package the Lambda functions",
             why="The same source always makes the same zip (sorted entries, fixed times and permissions), so "
             "its SHA-256 says whether a function changed; unchanged functions are left alone.",
@@ -100,6 +103,7 @@ def _steps() -> tuple[Step, ...]:
         ),
         Step(
             id="upload",
+            amops="amops deploy {env} --only lambdas",
             title="Upload the changed packages",
             why="Artifacts are immutable and keyed by their SHA-256, so a version can always be traced to "
             "its exact zip and redeployed or promoted byte for byte.",
@@ -115,6 +119,7 @@ def _steps() -> tuple[Step, ...]:
         ),
         Step(
             id="publish",
+            amops="amops deploy {env} --only lambdas",
             title="Publish new versions",
             why="Updates each changed function's code from its artifact, waits for the update, and publishes "
             "an immutable version carrying the SHA-256 and git commit. Traffic does not move yet.",
@@ -131,6 +136,7 @@ def _steps() -> tuple[Step, ...]:
         ),
         Step(
             id="shift",
+            amops="amops deploy {env} --only lambdas",
             title="Move the live aliases",
             why="Traffic reaches new code only when the live alias moves: all at once, or as a canary that "
             "sends a share of traffic first while amops watches the error alarms.",
@@ -146,6 +152,7 @@ def _steps() -> tuple[Step, ...]:
         ),
         Step(
             id="api",
+            amops="amops deploy {env} --only api",
             title="Deploy the API stage",
             why="API Gateway serves a frozen deployment of the API's definition; when routes, methods or "
             "integrations changed, the stage needs a new deployment to serve them.",
@@ -161,6 +168,7 @@ def _steps() -> tuple[Step, ...]:
         ),
         Step(
             id="health",
+            amops="amops health {env}",
             title="Health checks",
             why="Proves the deployment landed: every alias where this run put it, /health answering with the "
             "live version in every region, alarms OK, tables ACTIVE.",
@@ -178,6 +186,7 @@ def _steps() -> tuple[Step, ...]:
         ),
         Step(
             id="smoke",
+            amops="amops smoke {env}",
             title="Smoke tests",
             why="A real pass through the API as a dedicated user: authenticate, create a team, add a member, "
             "check an allowed and a denied permission, send an invitation, find each audit event, clean up.",

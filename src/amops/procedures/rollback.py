@@ -66,6 +66,7 @@ def _procedure() -> Procedure:
             ),
             Step(
                 id="health",
+                amops="amops health {env}",
                 title="Health checks",
                 why="Proves the rollback landed in every region.",
                 command="amops health {env}",
@@ -77,6 +78,7 @@ def _procedure() -> Procedure:
             ),
             Step(
                 id="smoke",
+                amops="amops smoke {env}",
                 title="Smoke tests",
                 why="Proves the platform works for users again.",
                 command="amops smoke {env}",

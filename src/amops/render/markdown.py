@@ -110,6 +110,9 @@ def render_runbook(procedure: Procedure, contacts: Contacts, owner: str | None =
             "",
             f"**Why.** {step.why}",
             "",
+            f"**With amops:** `{step.amops or procedure.command.split(' [')[0]}`"
+            + ("" if step.amops else f" (step {number})"),
+            "",
             "**By hand:**",
             "",
             "```bash",

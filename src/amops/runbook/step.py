@@ -51,6 +51,7 @@ class Step:
     irreversible: str | None = None  # why a changing step has no undo
     unverified: str | None = None  # why a step has no verify
     needed: NeededFunction | None = None  # asked before the confirmation: nothing to do means no question
+    amops: str | None = None  # the amops command that runs just this step (or the part it belongs to)
 
     @property
     def changes_things(self) -> bool:
