@@ -218,3 +218,20 @@ def test_runs_list_and_show_read_the_local_journals(amops, config_file, tmp_path
     assert "publish: confirmed by alice (--yes)" in text.stdout
     missing = amops("--config", str(config_file), "runs", "show", "20990101-000000-x-dev-0000")
     assert missing.exit_code == 2 and "no journal for run" in one_line_error(missing)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["deploy", "dev", "--only", "db"], "--only must be one of infra, lambdas, api, not 'db'"),
+        (["deploy", "dev", "--on-failure", "retry"], "--on-failure must be ask, stop or undo, not 'retry'"),
+        (["deploy", "dev", "--canary", "100"], "--canary is a percentage of traffic below 100, not 100"),
+        (["rollback", "lambda", "dev", "--to-version", "3"], "--to-version needs --function"),
+        (["deploy", "qa"], "unknown environment 'qa' (configured: dev, sit, prod)"),
+    ],
+)
+def test_bad_procedure_options_are_one_line_and_exit_2_before_anything_runs(amops, config_file, args, message):
+    outcome = amops("--config", str(config_file), *args)
+
+    assert outcome.exit_code == 2
+    assert message in one_line_error(outcome)
