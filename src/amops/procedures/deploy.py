@@ -561,11 +561,12 @@ def verify_upload(ctx: StepContext) -> None:
 
 
 def publish(ctx: StepContext) -> dict[str, Any]:
+    from amops.aws.artifacts import Artifacts
     from amops.aws.lambdas import Lambdas
 
     names = _names(ctx)
     commit = ctx.output("commit") or "unknown"
-    packages = _packages(ctx) if len(_regions(ctx)) > 1 else {}
+    artifacts = Artifacts(ctx.aws, names["artifacts_bucket"])
     published: dict[str, dict[str, str]] = {}
     for index, region in enumerate(_regions(ctx)):
         lambdas = Lambdas(ctx.aws, region)
@@ -573,9 +574,11 @@ def publish(ctx: StepContext) -> dict[str, Any]:
         for short in ctx.output("changed", []):
             sha = ctx.output("sha256")[short]
             key = f"lambdas/{short}/{sha}.zip"
+            # S3-sourced code must be in the function's own region: the DR region gets the artifact's
+            # exact bytes (publish checks them against the SHA-256 again).
             source = (
-                {"bucket": names["artifacts_bucket"], "key": key} if index == 0 else {"zip_file": packages[short].data}
-            )  # S3 code must be in the function's region; same bytes
+                {"bucket": names["artifacts_bucket"], "key": key} if index == 0 else {"zip_file": artifacts.read(key)}
+            )
             version = lambdas.publish(names["functions"][short], sha, f"sha256={sha} commit={commit}", **source)
             published[region][short] = version
             ctx.console.info(f"{names['functions'][short]} ({region}): published v{version}")
