@@ -97,6 +97,7 @@ def test_run_summaries_are_shared_newest_first_and_updates_keep_approvals(client
             "succeeded",
             "2026-12-03T09:00:00Z",
             ended_at="2026-12-03T09:05:00Z",
+            details={"shift.live": {"af-south-1": {"teams": "8"}}},
         )
     )
 
@@ -107,6 +108,8 @@ def test_run_summaries_are_shared_newest_first_and_updates_keep_approvals(client
     ]
     assert listed[0].status == "succeeded" and listed[0].ended_at == "2026-12-03T09:05:00Z"
     assert listed[0].approvals == [{"by": "thandi"}]
+    assert listed[0].details == {"shift.live": {"af-south-1": {"teams": "8"}}}
+    assert listed[1].details == {}
     assert runs.get("dev", "nope") is None
 
 

@@ -26,9 +26,10 @@ def sandbox(tmp_path_factory):
     manager.down()
 
 
-def rollback_script(sandbox, *args: str) -> subprocess.CompletedProcess:
+def rollback_script(sandbox, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
+        **(env or {}),
         "AMOPS_SANDBOX_WORKSPACE": str(sandbox.workspace.path),
         "AMOPS_SANDBOX": "1",
         "AMOPS_YES": "1",
@@ -110,3 +111,19 @@ def test_a_version_that_does_not_exist_is_bad_input(sandbox):
 
     assert done.returncode == 2
     assert "am-dev-teams has no version 99" in done.stderr
+
+
+def test_a_deployment_made_on_another_machine_is_rolled_back_from_the_team_record(sandbox, tmp_path):
+    workspace = sandbox.workspace.path
+    before = live(sandbox)
+    edit_handler(workspace, "audit-writer", "HOT_DAYS = 30", "HOT_DAYS = 30  # v2", "Audit writer v2")
+    shipped, document = deploy(sandbox, "dev", "--only", "lambdas")
+    assert shipped.returncode == 0, shipped.stderr
+
+    elsewhere = rollback_script(sandbox, "dev", env={"AMOPS_STATE_DIR": str(tmp_path / "another-machine")})
+
+    result = json.loads(elsewhere.stdout)
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert result["outputs"]["decide"]["from_deployment"] == document["run_id"]
+    assert live(sandbox) == before
+    git(workspace, "revert", "--no-edit", "HEAD")

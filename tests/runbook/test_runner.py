@@ -581,3 +581,18 @@ def test_why_and_expect_are_shown_with_real_values(make_runner, platform):
     runner.run(procedure, "dev", names={"function": "am-dev-teams"})
 
     assert shown[0].expect == "The version am-dev-teams runs."
+
+
+def test_shared_outputs_reach_the_team_record_and_undone_ones_do_not(make_runner, platform, runs):
+    shared = Procedure(**{**demo_procedure(platform).__dict__, "shared_outputs": ("publish.new_version", "x.y")})
+    runner, _ = make_runner(ScriptedPrompter([("confirm", "Move", True)]))
+    done = runner.run(shared, "dev")
+
+    failing = Step(**{**shared.steps[2].__dict__, "run": lambda ctx: (_ for _ in ()).throw(RuntimeError("x"))})
+    undone_procedure = Procedure(**{**shared.__dict__, "steps": (*shared.steps[:2], failing)})
+    runner, _ = make_runner(ScriptedPrompter(interactive=False), yes=True, on_failure="undo")
+    undone = runner.run(undone_procedure, "dev")
+
+    assert runs.runs[done.run_id].details == {"publish.new_version": 8}
+    assert undone.status == "rolled back"
+    assert runs.runs[undone.run_id].details == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 from typing import Any
@@ -113,9 +114,9 @@ class DynamoRunStore:
 
     def record(self, summary: RunSummary) -> None:
         fields = {
-            key: value
+            key: json.dumps(value, sort_keys=True) if key == "details" else value
             for key, value in summary.as_dict().items()
-            if key not in (*RUN_KEYS, "approvals") and value is not None
+            if key not in (*RUN_KEYS, "approvals") and value not in (None, {})
         }
         try:
             self.table.call(
@@ -169,6 +170,7 @@ def _summary_from_item(item: dict[str, Any]) -> RunSummary:
         started_at=plain.get("started_at", ""),
         ended_at=plain.get("ended_at"),
         approvals=approvals,
+        details=json.loads(plain["details"]) if plain.get("details") else {},
     )
 
 

@@ -257,6 +257,7 @@ def _procedure() -> Procedure:
                 "Find out who (CloudTrail); then --resume.",
             ),
         ),
+        shared_outputs=("package.previous", "shift.live"),  # so a rollback works from any machine
         rollback="Choose *undo* when a step fails: the live aliases return to the versions they had before "
         "this run and the API stage to its previous deployment. Later, `amops rollback lambda {env}` does "
         "the same from the journal. Infrastructure: `amops rollback infra {env} --to-ref REF`.",

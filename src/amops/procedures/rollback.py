@@ -137,18 +137,27 @@ def _names(ctx: StepContext) -> dict[str, Any]:
 
 
 def _last_deployment_targets(ctx: StepContext) -> tuple[str | None, dict[str, dict[str, str]]]:
-    """(run id, region → function → version) before the newest deployment that moved aliases."""
-    runs_dir = Path(ctx.params.get("runs_dir") or ".")
-    for run in list_recorded_runs(runs_dir):
-        if run.procedure != "deployment" or run.environment != ctx.environment:
-            continue
-        outputs = run.outputs()
-        moved = (outputs.get("shift") or {}).get("live") or {}
-        previous = (outputs.get("package") or {}).get("previous") or {}
-        if any(moved.values()) and run.step_statuses().get("shift") == "ok":
-            return run.run_id, {
-                region: {f: previous[region][f] for f in functions} for region, functions in moved.items()
-            }
+    """(run id, region → function → version) before the newest deployment that moved aliases.
+
+    The team's run history (in the environment's account) counts deployments made from any machine;
+    this machine's journals are read too, for a run whose shared record could not be written.
+    """
+    from amops.aws.state import DynamoRunStore
+
+    candidates = [
+        (summary.run_id, summary.details.get("shift.live"), summary.details.get("package.previous"))
+        for summary in DynamoRunStore(ctx.aws, _names(ctx)["runs_table"]).list(ctx.environment)
+        if summary.procedure == "deployment"
+    ]
+    for run in list_recorded_runs(Path(ctx.params.get("runs_dir") or ".")):
+        if (run.procedure, run.environment, run.step_statuses().get("shift")) == ("deployment", ctx.environment, "ok"):
+            outputs = run.outputs()
+            candidates.append(
+                (run.run_id, (outputs.get("shift") or {}).get("live"), (outputs.get("package") or {}).get("previous"))
+            )
+    for run_id, moved, previous in sorted(candidates, key=lambda c: c[0], reverse=True):
+        if moved and previous and any(moved.values()):
+            return run_id, {region: {f: previous[region][f] for f in functions} for region, functions in moved.items()}
     return None, {}
 
 

@@ -78,6 +78,7 @@ class RunSummary:
     started_at: str
     ended_at: str | None = None
     approvals: list[dict[str, str]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # the outputs the procedure shares with the team
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

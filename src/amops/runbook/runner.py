@@ -88,6 +88,16 @@ class RunResult:
         }
 
 
+def _shared(procedure: Procedure, outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The outputs a procedure shares with the team, by "step.output" name, where the run made them."""
+    shared = {}
+    for name in procedure.shared_outputs:
+        step, _, key = name.partition(".")
+        if key in outputs.get(step, {}):
+            shared[name] = outputs[step][key]
+    return shared
+
+
 def check_account(identity: CallerIdentity, expected: str | None, environment: str | None) -> None:
     """Refuse to touch an environment with another account's credentials."""
     if expected and identity.account != expected:
@@ -200,6 +210,7 @@ class Runner:
             journal.write("run.end", status=result.status, exit_code=int(result.exit_code))
             summary.status = result.status
             summary.ended_at = iso(utc_now())
+            summary.details = _shared(procedure, ctx.outputs)
             self._record_summary(summary, journal)
             return result
         finally:
@@ -494,5 +505,6 @@ class Runner:
                 journal.write("step.undo", step=step.id, status="failed", error=message)
                 self.console.failure(f"Undo of '{step.title}' failed: {message}")
             else:
+                ctx.outputs.pop(step.id, None)  # what it made is gone: its outputs no longer describe anything
                 journal.write("step.undo", step=step.id, status="ok")
                 self.console.success(f"Undid '{step.title}'")

@@ -130,6 +130,7 @@ class Procedure:
     rollback: str = ""
     needs_environment: bool = True
     extra_sections: tuple[tuple[str, str], ...] = field(default=())  # (heading, markdown) after the overview
+    shared_outputs: tuple[str, ...] = ()  # "step.output" kept in the team's run record, not only the journal
 
     @property
     def changes_things(self) -> bool:
