@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from amops.procedures import SCHEDULE
+from amops.procedures.verification import health_step, smoke_step
 from amops.runbook import registry
 from amops.runbook.context import StepContext
 from amops.runbook.errors import RefusedError, StepFailed
@@ -166,38 +167,14 @@ def _steps() -> tuple[Step, ...]:
             undo=undeploy_api,
             unverified="the health checks and smoke tests that follow go through the stage",
         ),
-        Step(
-            id="health",
-            amops="amops health {env}",
-            title="Health checks",
-            why="Proves the deployment landed: every alias where this run put it, /health answering with the "
-            "live version in every region, alarms OK, tables ACTIVE.",
-            command="amops health {env}   # by hand: curl -s API_URL/health; aws lambda get-alias ...",
-            expect="Every check ✓.",
-            kind=StepKind.READ_ONLY,
-            iam=(
-                "lambda:GetAlias",
-                "lambda:GetFunction",
-                "cloudwatch:DescribeAlarms",
-                "dynamodb:DescribeTable",
-            ),
-            run=health,
-            unverified="it is itself the verification",
+        health_step(
+            "Proves the deployment landed: every alias where this run put it, /health answering with the live "
+            "version in every region, alarms OK, tables ACTIVE."
         ),
-        Step(
-            id="smoke",
-            amops="amops smoke {env}",
-            title="Smoke tests",
-            why="A real pass through the API as a dedicated user: authenticate, create a team, add a member, "
-            "check an allowed and a denied permission, send an invitation, find each audit event, clean up.",
-            command="amops smoke {env}",
+        smoke_step(
+            "A real pass through the API as a dedicated user: authenticate, create a team, add a member, check an "
+            "allowed and a denied permission, send an invitation, find each audit event, clean up.",
             expect="Every test ✓. On a failure, choose undo: the aliases return to their previous versions.",
-            kind=StepKind.MUTATING,
-            iam=("ssm:GetParameter", "dynamodb:Query"),
-            run=smoke,
-            irreversible="it writes real data: a test team (deleted at the end), audit events, and one invitation "
-            "email to smoke-test@example.com",
-            unverified="it is itself the verification",
         ),
     )
 
@@ -681,38 +658,6 @@ def undeploy_api(ctx: StepContext) -> None:
 
 
 # -- 5. verification --------------------------------------------------------------------------------
-
-
-def _show_checks(ctx: StepContext, title: str, checks: list[Any]) -> None:
-    ctx.console.table(
-        title,
-        ["check", "region", "", "detail"],
-        [(c.name, c.region, "✓" if c.ok else "✗", c.detail) for c in checks],
-    )
-    failed = [c.name for c in checks if not c.ok]
-    if failed:
-        raise StepFailed(f"{len(failed)} failed: {', '.join(failed)}")
-
-
-def health(ctx: StepContext) -> dict[str, Any]:
-    from amops.procedures.verification import health_checks
-
-    expected = {
-        f"{region}/{short}": v
-        for region, versions in (ctx.output("live") or {}).items()
-        for short, v in versions.items()
-    }
-    checks = health_checks(ctx.config, ctx.environment, ctx.aws, expected, ctx.output("terraform_outputs"))
-    _show_checks(ctx, f"Health of {ctx.environment}", checks)
-    return {"health": "ok"}
-
-
-def smoke(ctx: StepContext) -> dict[str, Any]:
-    from amops.procedures.verification import smoke_tests
-
-    checks = smoke_tests(ctx.config, ctx.environment, ctx.aws, ctx.output("terraform_outputs"))
-    _show_checks(ctx, f"Smoke tests in {ctx.environment}", checks)
-    return {"smoke": f"{len(checks)} passed"}
 
 
 DEPLOYMENT = registry.register(_procedure())

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from amops.procedures import SCHEDULE
-from amops.procedures.deploy import health, smoke
+from amops.procedures.verification import health_step, smoke_step
 from amops.runbook import registry
 from amops.runbook.context import StepContext
 from amops.runbook.errors import UsageError
@@ -64,32 +64,8 @@ def _procedure() -> Procedure:
                 undo=unmove,
                 needed=lambda ctx: None if ctx.output("moves") else "nothing to roll back",
             ),
-            Step(
-                id="health",
-                amops="amops health {env}",
-                title="Health checks",
-                why="Proves the rollback landed in every region.",
-                command="amops health {env}",
-                expect="Every check ✓.",
-                kind=StepKind.READ_ONLY,
-                iam=("lambda:GetAlias", "cloudwatch:DescribeAlarms", "dynamodb:DescribeTable"),
-                run=health,
-                unverified="it is itself the verification",
-            ),
-            Step(
-                id="smoke",
-                amops="amops smoke {env}",
-                title="Smoke tests",
-                why="Proves the platform works for users again.",
-                command="amops smoke {env}",
-                expect="Every test ✓.",
-                kind=StepKind.MUTATING,
-                iam=("ssm:GetParameter", "dynamodb:Query"),
-                run=smoke,
-                irreversible="it writes real data: a test team (deleted at the end), audit events, and one invitation "
-                "email to smoke-test@example.com",
-                unverified="it is itself the verification",
-            ),
+            health_step("Proves the rollback landed in every region."),
+            smoke_step("Proves the platform works for users again."),
             Step(
                 id="communicate",
                 title="Write the incident update",
@@ -171,17 +147,15 @@ def decide(ctx: StepContext) -> dict[str, Any]:
     to_version = ctx.params.get("to_version")
     run_id, from_journal = (None, {}) if to_version else _last_deployment_targets(ctx)
     environment = ctx.config.environment(ctx.environment)
+    by_region = {region: Lambdas(ctx.aws, region) for region in environment.regions}
     moves, rows = [], []
     for short, function in names["functions"].items():
         if only and short != only:
             continue
-        primary = Lambdas(ctx.aws, environment.region)
-        current = primary.alias_target(function, names["alias"])
-        for region in environment.regions:
-            lambdas = Lambdas(ctx.aws, region)
-            live = lambdas.alias_target(function, names["alias"]) if region != environment.region else current
+        for region, lambdas in by_region.items():
+            live = lambdas.alias_target(function, names["alias"])
             target, source = _target(
-                lambdas, function, live, region, to_version, from_journal, current.sha256, environment.region
+                lambdas, short, function, live.version, region == environment.region, to_version, from_journal
             )
             if target is None or target == live.version:
                 rows.append((short, region, f"v{live.version}", "—", source or "nothing earlier"))
@@ -196,17 +170,17 @@ def decide(ctx: StepContext) -> dict[str, Any]:
 
 def _target(
     lambdas: Any,
+    short: str,
     function: str,
-    live: Any,
-    region: str,
+    live_version: str,
+    primary: bool,
     to_version: int | None,
     from_journal: dict[str, dict[str, str]],
-    primary_sha: str,
-    primary_region: str,
 ) -> tuple[str | None, str]:
-    short = function.split("-", 2)[-1]
+    """(the version to go back to or None, why) for one function in one region."""
+    region = lambdas.region
     if to_version is not None:
-        if region == primary_region:
+        if primary:
             if str(to_version) not in lambdas.versions(function):
                 raise UsageError(
                     f"{function} has no version {to_version}", "list them: aws lambda list-versions-by-function"
@@ -215,7 +189,7 @@ def _target(
         return None, "DR follows the primary's version"
     if from_journal.get(region, {}).get(short):
         return from_journal[region][short], "before the last deployment (journal)"
-    earlier = [v for v in lambdas.versions(function) if int(v) < int(live.version)]
+    earlier = [v for v in lambdas.versions(function) if int(v) < int(live_version)]
     return (earlier[-1], "the previous published version") if earlier else (None, "")
 
 

@@ -18,7 +18,9 @@ from amops.aws.clients import ClientProvider
 from amops.aws.lambdas import Lambdas
 from amops.aws.monitoring import Monitoring
 from amops.config import Config
-from amops.runbook.errors import AmopsError
+from amops.runbook.context import StepContext
+from amops.runbook.errors import AmopsError, StepFailed
+from amops.runbook.step import Step, StepKind
 from amops.tokens import sign_token
 
 SMOKE_USER = "amops-smoke"
@@ -310,3 +312,65 @@ def junit_xml(suite: str, checks: list[Check]) -> str:
             ElementTree.SubElement(case, "failure", message=check.detail)
         ElementTree.SubElement(case, "system-out").text = check.detail
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+# -- the same two steps close every procedure that changes code ---------------------------------
+
+
+def health_step(why: str) -> Step:
+    return Step(
+        id="health",
+        amops="amops health {env}",
+        title="Health checks",
+        why=why,
+        command="amops health {env}   # by hand: curl -s API_URL/health; aws lambda get-alias ...",
+        expect="Every check ✓.",
+        kind=StepKind.READ_ONLY,
+        iam=("lambda:GetAlias", "lambda:GetFunction", "cloudwatch:DescribeAlarms", "dynamodb:DescribeTable"),
+        run=_run_health,
+        unverified="it is itself the verification",
+    )
+
+
+def smoke_step(why: str, expect: str = "Every test ✓.") -> Step:
+    return Step(
+        id="smoke",
+        amops="amops smoke {env}",
+        title="Smoke tests",
+        why=why,
+        command="amops smoke {env}",
+        expect=expect,
+        kind=StepKind.MUTATING,
+        iam=("ssm:GetParameter", "dynamodb:Query"),
+        run=_run_smoke,
+        irreversible="it writes real data: a test team (deleted at the end), audit events, and one invitation "
+        "email to smoke-test@example.com",
+        unverified="it is itself the verification",
+    )
+
+
+def _run_health(ctx: StepContext) -> dict[str, Any]:
+    """Expects every alias where this run's `live` output put it."""
+    expected = {
+        f"{region}/{short}": version
+        for region, versions in (ctx.output("live") or {}).items()
+        for short, version in versions.items()
+    }
+    checks = health_checks(ctx.config, ctx.environment, ctx.aws, expected, ctx.output("terraform_outputs"))
+    _raise_on_failures(ctx, f"Health of {ctx.environment}", checks)
+    return {"health": "ok"}
+
+
+def _run_smoke(ctx: StepContext) -> dict[str, Any]:
+    checks = smoke_tests(ctx.config, ctx.environment, ctx.aws, ctx.output("terraform_outputs"))
+    _raise_on_failures(ctx, f"Smoke tests in {ctx.environment}", checks)
+    return {"smoke": f"{len(checks)} passed"}
+
+
+def _raise_on_failures(ctx: StepContext, title: str, checks: list[Check]) -> None:
+    ctx.console.table(
+        title, ["check", "region", "", "detail"], [(c.name, c.region, "✓" if c.ok else "✗", c.detail) for c in checks]
+    )
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        raise StepFailed(f"{len(failed)} failed: {', '.join(failed)}")
