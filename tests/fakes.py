@@ -14,6 +14,7 @@ from amops.runbook.step import Step
 class RecordingConsole:
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.tables: list[tuple[str, list[str], list[tuple[Any, ...]]]] = []
 
     def heading(self, text: str) -> None:
         self.lines.append(f"# {text}")
@@ -35,6 +36,7 @@ class RecordingConsole:
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self.lines.append(f"table {title}: {list(columns)} {[list(r) for r in rows]}")
+        self.tables.append((title, list(columns), [tuple(r) for r in rows]))
 
     @contextmanager
     def progress(self, description: str, total: int | None) -> Iterator[Callable[[int], None]]:
@@ -121,6 +123,9 @@ class MemoryRunStore:
 
     def get(self, environment: str, run_id: str) -> RunSummary | None:
         return self.runs.get(run_id)
+
+    def add_approval(self, environment: str, run_id: str, approval: dict[str, str]) -> None:
+        self.runs[run_id].approvals.append(dict(approval))
 
 
 def held_lock(run_id: str = "run-dead", holder: str = "bob", env: str = "dev") -> LockInfo:

@@ -47,3 +47,43 @@ def repo_state(path: Path) -> RepoState | None:
         ahead=ahead,
         tags=[tag for tag in _git(path, "tag", "--points-at", "HEAD")[1].splitlines() if tag],
     )
+
+
+def resolve(path: Path, ref: str) -> str | None:
+    """The full commit a ref names, or None when the repository has no such commit."""
+    code, commit = _git(path, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    return commit if code == 0 else None
+
+
+def is_ancestor(path: Path, ancestor: str, descendant: str) -> bool:
+    return _git(path, "merge-base", "--is-ancestor", ancestor, descendant)[0] == 0
+
+
+def branches_containing(path: Path, commit: str) -> list[str]:
+    """Local and remote-tracking branches that contain commit (remote ones without the remote's name)."""
+    _, listed = _git(path, "branch", "--all", "--contains", commit, "--format=%(refname)")
+    names = set()
+    for ref in listed.splitlines():
+        if ref.startswith("refs/heads/"):
+            names.add(ref.removeprefix("refs/heads/"))
+        elif ref.startswith("refs/remotes/") and not ref.endswith("/HEAD"):
+            names.add(ref.removeprefix("refs/remotes/").split("/", 1)[1])
+    return sorted(names)
+
+
+def tags_at(path: Path, commit: str) -> list[str]:
+    return [tag for tag in _git(path, "tag", "--points-at", commit)[1].splitlines() if tag]
+
+
+def add_worktree(path: Path, commit: str, where: Path) -> Path:
+    """A detached checkout of commit at where (reused when it is already there)."""
+    if not (where / ".git").exists():
+        where.parent.mkdir(parents=True, exist_ok=True)
+        code, _ = _git(path, "worktree", "add", "--force", "--detach", str(where), commit)
+        if code != 0:
+            raise RuntimeError(f"git could not check out {commit[:12]} into {where}")
+    return where
+
+
+def remove_worktree(path: Path, where: Path) -> None:
+    _git(path, "worktree", "remove", "--force", str(where))

@@ -137,10 +137,10 @@ def test_releasing_a_lock_without_a_terminal_needs_the_flags_and_is_journalled(a
 
 
 def test_a_command_not_built_yet_says_so(amops, config_file):
-    outcome = amops("--config", str(config_file), "promote", "dev", "sit")
+    outcome = amops("--config", str(config_file), "dr", "drill", "prod")
 
     assert outcome.exit_code == 1
-    assert "`amops promote` is not built yet" in one_line_error(outcome)
+    assert "`amops dr drill` is not built yet" in one_line_error(outcome)
 
 
 def test_json_output_of_an_error_is_one_document(amops, config_file):
@@ -228,6 +228,10 @@ def test_runs_list_and_show_read_the_local_journals(amops, config_file, tmp_path
         (["deploy", "dev", "--canary", "100"], "--canary is a percentage of traffic below 100, not 100"),
         (["rollback", "lambda", "dev", "--to-version", "3"], "--to-version needs --function"),
         (["deploy", "qa"], "unknown environment 'qa' (configured: dev, sit, prod)"),
+        (["promote", "dev", "prod"], "promotions go dev → sit → prod; dev → prod is not one of them"),
+        (["promote", "sit", "dev"], "promotions go dev → sit → prod; sit → dev is not one of them"),
+        (["promote", "dev", "sit", "--auto-rollback"], "--auto-rollback needs --watch MINUTES"),
+        (["promote", "approve", "20261204-101500-deployment-prod-1a2b", "--by", "bob"], "is not a promotion run id"),
     ],
 )
 def test_bad_procedure_options_are_one_line_and_exit_2_before_anything_runs(amops, config_file, args, message):

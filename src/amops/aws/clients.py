@@ -48,6 +48,10 @@ class ClientProvider:
                 aws_session_token=credentials["SessionToken"],
             )
 
+    def for_environment(self, environment: Environment) -> ClientProvider:
+        """Clients for another environment (a promotion's source): its own profile or role."""
+        return ClientProvider(environment, session=self._base_session)
+
     def client(self, service: str, region: str | None = None) -> Any:
         region = region or self.environment.region
         key = (service, region)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from botocore.exceptions import ClientError
+
 from amops.aws.clients import ClientProvider
-from amops.aws.errors import translated
+from amops.aws.errors import translate, translated
 
 
 class Monitoring:
@@ -26,3 +30,13 @@ class Monitoring:
     def secret_parameter(self, name: str) -> str:
         ssm = self.clients.client("ssm", self.region)
         return ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+
+    def log_messages(self, group: str, since_ms: int) -> Iterator[str]:
+        """Every message logged to group since since_ms (epoch ms); none when the group does not exist."""
+        logs = self.clients.client("logs", self.region)
+        try:
+            for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group, startTime=since_ms):
+                yield from (event["message"] for event in page["events"])
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise translate(error, f"reading {group}") from error

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from amops.aws.clients import ClientProvider
 from amops.aws.errors import translate
-from amops.runbook.errors import AwsError
+from amops.runbook.errors import AwsError, UsageError
 from amops.runbook.ports import LockInfo, RunSummary
 
 LOCK_KEY = "environment"
@@ -133,6 +133,26 @@ class DynamoRunStore:
             )
         except ClientError as error:
             raise translate(error, "recording the run in the team's history") from error
+
+    def add_approval(self, environment: str, run_id: str, approval: dict[str, str]) -> None:
+        """Append an approval to a run's record; the run must exist."""
+        try:
+            self.table.call(
+                "update_item",
+                Key={"environment": {"S": environment}, "run_id": {"S": run_id}},
+                UpdateExpression="SET approvals = list_append(if_not_exists(approvals, :none), :new)",
+                ConditionExpression="attribute_exists(run_id)",
+                ExpressionAttributeValues={
+                    ":none": {"L": []},
+                    ":new": {"L": [{"M": {key: {"S": str(value)} for key, value in approval.items()}}]},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise UsageError(
+                    f"there is no run {run_id} in {environment}'s run history", "check the run id: amops runs list"
+                ) from error
+            raise translate(error, "recording the approval in the team's run history") from error
 
     def list(self, environment: str, limit: int = 50) -> list[RunSummary]:
         try:

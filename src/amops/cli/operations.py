@@ -156,23 +156,116 @@ promote_app = typer.Typer(
 
 
 @promote_app.command("run", hidden=True)
-def promote(ctx: typer.Context, source: Env, target: Env) -> None:
-    """Promote SOURCE's release to TARGET."""
-    ctx.ensure_object(AppState).require_environment(source)
-    _not_built(ctx, "promote", target)
+def promote(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="Where the release runs now: dev or sit.")],
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="Where it goes: sit or prod.")],
+    watch: Annotated[
+        float | None, typer.Option(metavar="MINUTES", help="Watch the rollback criteria this long after the shift.")
+    ] = None,
+    auto_rollback: Annotated[bool, typer.Option(help="Roll back by itself when --watch sees a criterion.")] = False,
+    max_error_codes: Annotated[int, typer.Option(help="AM- error codes tolerated during --watch.")] = 20,
+    override: Annotated[
+        list[str] | None, typer.Option(metavar="CHECK", help="Proceed despite this failed check.")
+    ] = None,
+    allow_destroy: Annotated[
+        list[str] | None, typer.Option(metavar="ADDRESS", help="Allow the plan to delete/replace this.")
+    ] = None,
+    resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Resume a waiting or stopped run.")] = None,
+    on_failure: Annotated[str, typer.Option(help="ask, stop or undo (without a terminal: stop).")] = "ask",
+) -> None:
+    """Promote the release SOURCE runs to TARGET: the same zips, approved, verified, watched.
+
+    \b
+    Examples:
+      amops promote dev sit                        after `amops deploy dev`, from a release/* commit
+      amops promote sit prod --watch 15            waits for an approval, then watches 15 minutes
+      amops promote approve RUN_ID --by thandi     the approver, on their own machine
+      amops promote sit prod --resume RUN_ID       once approved
+    Exit codes: 0 done, 1 failed, 2 bad input or refused, 3 waiting for approval.
+    """
+    from amops.procedures.promote import PATHS, PROMOTION
+
+    state: AppState = ctx.ensure_object(AppState)
+    state.require_environment(source)
+    state.require_environment(target)
+    if PATHS.get(source) != target:
+        raise UsageError(
+            f"promotions go dev → sit → prod; {source} → {target} is not one of them",
+            "promote one step at a time: amops promote dev sit, then amops promote sit prod",
+        )
+    if auto_rollback and not watch:
+        raise UsageError("--auto-rollback needs --watch MINUTES: it acts on what the watch sees")
+    if on_failure not in ("ask", "stop", "undo"):
+        raise UsageError(f"--on-failure must be ask, stop or undo, not {on_failure!r}")
+    state.on_failure = on_failure
+    params = {
+        "source": source,
+        "watch": watch,
+        "auto_rollback": auto_rollback,
+        "max_error_codes": max_error_codes,
+        "override": override or [],
+        "allow_destroy": allow_destroy or [],
+        "plans_dir": str(state.runs_dir.parent / "plans"),
+        "runs_dir": str(state.runs_dir),
+    }
+    raise typer.Exit(state.run_procedure(PROMOTION, target, params, resume=resume).exit_code)
 
 
 @promote_app.command("approve")
 def promote_approve(
     ctx: typer.Context,
-    run_id: Annotated[str, typer.Argument(metavar="RUN_ID")],
-    by: Annotated[str, typer.Option("--by", help="The approver's name.")],
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The waiting promotion's run id.")],
+    by: Annotated[str, typer.Option("--by", help="The approver's name (not the operator's).")],
 ) -> None:
-    """Approve a waiting promotion.
+    """Approve a promotion that waits for approval, after seeing what it promotes.
 
+    The approval is stored with the run's record in the target environment's account, so the
+    approver runs this on their own machine, with their own credentials for that environment.
+
+    \b
     Example: amops promote approve 20261204-101500-promotion-prod-1a2b --by thandi
     """
-    _not_built(ctx, "promote approve")
+    import getpass
+
+    from amops.aws.state import DynamoRunStore
+    from amops.procedures.promote import approve, environment_of
+    from amops.runbook.errors import RefusedError
+    from amops.runbook.runner import check_account
+
+    state: AppState = ctx.ensure_object(AppState)
+    env = state.require_environment(environment_of(run_id))
+    services = state.services(env)
+    identity = services.identity()
+    check_account(identity, services.expected_account, env)
+    if not by.strip():
+        raise UsageError("--by needs the approver's name")
+    prompter = state.prompter
+    confirmed_in_advance = state.yes and (env != "prod" or state.confirm_env == env)
+    if not confirmed_in_advance and not prompter.interactive:
+        raise RefusedError(
+            "approving needs a terminal to show the release and ask",
+            f"run it on a terminal, or pass --yes{' --confirm-env prod' if env == 'prod' else ''}",
+        )
+
+    def confirm(question: str) -> bool:
+        if confirmed_in_advance:
+            return True
+        if env == "prod":
+            return prompter.type_to_confirm(f"{question} Type '{env}' to approve", env)
+        return prompter.confirm(question)
+
+    approval = approve(
+        DynamoRunStore(services.aws, state.config.names.runs_table),
+        run_id,
+        by.strip(),
+        getpass.getuser(),
+        identity.arn,
+        state.console,
+        confirm,
+        state.runs_dir / "approvals",
+    )
+    state.emit(approval, lambda: None)
 
 
 rollback_app = typer.Typer(help="Roll back Lambdas, infrastructure or a table.", no_args_is_help=True)

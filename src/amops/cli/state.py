@@ -137,6 +137,7 @@ class AppState:
             "failed",
             "interrupted",
             "declined",
+            "waiting",
         ):
             self.console.info(f"Resume with --resume {result.run_id} once the cause is fixed.")
 

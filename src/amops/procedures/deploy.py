@@ -44,6 +44,7 @@ def _steps() -> tuple[Step, ...]:
                 "dynamodb:Query",
             ),
             run=checklist,
+            gate=True,
             unverified="it is itself a set of checks",
         ),
         Step(
@@ -408,9 +409,10 @@ def checklist(ctx: StepContext) -> dict[str, Any]:
 
 
 def _terraform(ctx: StepContext):  # amops.terraform.adapter.Terraform, imported lazily
+    """The Terraform root module: the working tree's, or the checkout an earlier step planned in."""
     from amops.terraform.adapter import Terraform
 
-    return Terraform(ctx.config.root / ctx.config.platform.terraform_dir)
+    return Terraform(Path(ctx.output("terraform_dir") or ctx.config.root / ctx.config.platform.terraform_dir))
 
 
 # -- 2. Terraform -----------------------------------------------------------------------------------
@@ -421,7 +423,11 @@ def _plan_file(ctx: StepContext) -> Path:
 
 
 def terraform_plan(ctx: StepContext) -> dict[str, Any]:
-    tf = _terraform(ctx)
+    return plan_with(ctx, _terraform(ctx))
+
+
+def plan_with(ctx: StepContext, tf: Any) -> dict[str, Any]:
+    """Plan ctx's environment with this Terraform root, show the summary, and stop at the data gate."""
     tf.init()
     tf.select_workspace(ctx.environment)
     plan = tf.plan(f"env/{ctx.environment}.tfvars", _plan_file(ctx))

@@ -108,6 +108,10 @@ def _procedure() -> Procedure:
     )
 
 
+# The procedures that move live aliases, and the output that says where each alias was before.
+PREVIOUS = {"deployment": "package.previous", "promotion": "release.previous"}
+
+
 def _names(ctx: StepContext) -> dict[str, Any]:
     return ctx.config.resource_names(ctx.environment)
 
@@ -121,15 +125,19 @@ def _last_deployment_targets(ctx: StepContext) -> tuple[str | None, dict[str, di
     from amops.aws.state import DynamoRunStore
 
     candidates = [
-        (summary.run_id, summary.details.get("shift.live"), summary.details.get("package.previous"))
+        (summary.run_id, summary.details.get("shift.live"), summary.details.get(PREVIOUS[summary.procedure]))
         for summary in DynamoRunStore(ctx.aws, _names(ctx)["runs_table"]).list(ctx.environment)
-        if summary.procedure == "deployment"
+        if summary.procedure in PREVIOUS
     ]
     for run in list_recorded_runs(Path(ctx.params.get("runs_dir") or ".")):
-        if (run.procedure, run.environment, run.step_statuses().get("shift")) == ("deployment", ctx.environment, "ok"):
+        if run.procedure in PREVIOUS and (run.environment, run.step_statuses().get("shift")) == (
+            ctx.environment,
+            "ok",
+        ):
             outputs = run.outputs()
+            step, _, key = PREVIOUS[run.procedure].partition(".")
             candidates.append(
-                (run.run_id, (outputs.get("shift") or {}).get("live"), (outputs.get("package") or {}).get("previous"))
+                (run.run_id, (outputs.get("shift") or {}).get("live"), (outputs.get(step) or {}).get(key))
             )
     for run_id, moved, previous in sorted(candidates, key=lambda c: c[0], reverse=True):
         if moved and previous and any(moved.values()):

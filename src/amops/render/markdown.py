@@ -47,6 +47,8 @@ def _cell(text: str) -> str:
 
 
 def _confirmation_text(step: Step) -> str:
+    if step.gate:
+        return "a gate: it must pass (or a check be overridden by name); it cannot be skipped"
     if step.kind is StepKind.READ_ONLY:
         return "read-only; no confirmation"
     if step.confirmation("dev") is Confirmation.TYPE_ENVIRONMENT:

@@ -9,6 +9,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILED = 1  # a procedure step failed or a check found a problem
     USAGE = 2  # bad usage or bad input: unknown environment, unparseable date, missing config
+    WAITING = 3  # the run waits for someone else (an approval); resume it later
     INTERRUPTED = 130
 
 
@@ -54,6 +55,12 @@ class LockHeldError(AmopsError):
 
 class StepFailed(AmopsError):
     """A step's run or verification found a problem."""
+
+
+class AwaitingError(AmopsError):
+    """A step waits for something outside this run, such as another person's approval."""
+
+    exit_code = ExitCode.WAITING
 
 
 class NotAvailableError(AmopsError):

@@ -16,7 +16,7 @@ from amops.runbook.redact import redact
 
 # Steps whose last recorded status is one of these are not run again on --resume.
 DONE_STATUSES = frozenset({"ok"})
-RESUMABLE_RUN_STATUSES = frozenset({"failed", "interrupted", "stopped", "declined", "running"})
+RESUMABLE_RUN_STATUSES = frozenset({"failed", "interrupted", "stopped", "declined", "running", "waiting"})
 
 
 def utc_now() -> datetime:

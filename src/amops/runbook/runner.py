@@ -15,6 +15,7 @@ from amops import __version__
 from amops.runbook.context import StepContext
 from amops.runbook.errors import (
     AmopsError,
+    AwaitingError,
     ExitCode,
     LockHeldError,
     RefusedError,
@@ -414,15 +415,19 @@ class Runner:
                 duration = time.monotonic() - started
                 ctx.outputs.pop(step.id, None)
                 message = redact_text(str(error) or type(error).__name__)
+                failed = "waiting" if isinstance(error, AwaitingError) else "failed"
                 journal.write(
                     "step.end",
                     step=step.id,
-                    status="failed",
+                    status=failed,
                     duration_s=round(duration, 3),
                     error=message,
                     error_type=type(error).__name__,
                 )
-                self.console.failure(f"Step {number} failed: {message}")
+                if failed == "waiting":
+                    self.console.warning(f"Step {number} is waiting: {message}")
+                else:
+                    self.console.failure(f"Step {number} failed: {message}")
                 choice = self._after_failure(step, completed, journal)
                 if choice == RETRY:
                     continue
@@ -430,11 +435,11 @@ class Runner:
                     journal.write("step.end", step=step.id, status="skipped")
                     return StepRecord(step.id, step.title, "skipped", round(duration, 3), message)
                 exit_code = error.exit_code if isinstance(error, AmopsError) else ExitCode.FAILED
-                record = StepRecord(step.id, step.title, "failed", round(duration, 3), message)
+                record = StepRecord(step.id, step.title, failed, round(duration, 3), message)
                 if choice == UNDO:
                     self._undo(completed, ctx, journal)
                     raise _Stop("rolled back", ExitCode.FAILED, record) from None
-                raise _Stop("failed", exit_code, record) from None
+                raise _Stop(failed, exit_code, record) from None
             duration = round(time.monotonic() - started, 3)
             journal.write("step.end", step=step.id, status="ok", duration_s=duration, outputs=outputs)
             self.console.success(f"Step {number} done ({duration:.1f}s)")
@@ -480,7 +485,7 @@ class Runner:
         elif self.options.on_failure == "stop" or not self.prompter.interactive:
             choice = STOP
         else:
-            choices = [RETRY, SKIP]
+            choices = [RETRY] if step.gate else [RETRY, SKIP]  # a gate is passed, never skipped
             if can_undo:
                 choices.append(UNDO)
             choices.append(STOP)

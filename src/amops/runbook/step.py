@@ -52,6 +52,7 @@ class Step:
     unverified: str | None = None  # why a step has no verify
     needed: NeededFunction | None = None  # asked before the confirmation: nothing to do means no question
     amops: str | None = None  # the amops command that runs just this step (or the part it belongs to)
+    gate: bool = False  # a check the run must pass: when it fails, "skip" is not offered
 
     @property
     def changes_things(self) -> bool:
