@@ -37,6 +37,7 @@ class Names:
     dr_exports_dr_bucket: str = "am-{env}-dr-exports-dr-{account}"
     tfstate_bucket: str = "am-tfstate-{account}"
     tf_lock_table: str = "am-tf-locks"
+    tfstate_key: str = "env:/{env}/access-management/terraform.tfstate"  # the S3 backend's key for a workspace
     lock_table: str = "amops-locks"
     runs_table: str = "amops-runs"
     log_group: str = "/aws/lambda/am-{env}-{function}"

@@ -87,3 +87,8 @@ def add_worktree(path: Path, commit: str, where: Path) -> Path:
 
 def remove_worktree(path: Path, where: Path) -> None:
     _git(path, "worktree", "remove", "--force", str(where))
+
+
+def commits_between(path: Path, older: str, newer: str) -> list[str]:
+    """`git log --oneline older..newer`: what going back from newer to older undoes."""
+    return [line for line in _git(path, "log", "--oneline", f"{older}..{newer}")[1].splitlines() if line]

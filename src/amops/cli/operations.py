@@ -302,25 +302,74 @@ def rollback_lambda(
 def rollback_infra(
     ctx: typer.Context,
     env: Env,
-    to_ref: Annotated[str | None, typer.Option(metavar="GIT_REF")] = None,
-    to_state_version: Annotated[str | None, typer.Option(metavar="ID")] = None,
+    to_ref: Annotated[str | None, typer.Option(metavar="GIT_REF", help="Apply this commit's Terraform.")] = None,
+    to_state_version: Annotated[
+        str | None, typer.Option(metavar="ID", help="Restore this S3 version of the state object.")
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="What happened, for the incident update.")] = None,
+    allow_destroy: Annotated[
+        list[str] | None, typer.Option(metavar="ADDRESS", help="Allow the plan to delete/replace this.")
+    ] = None,
+    resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Resume a stopped run.")] = None,
 ) -> None:
-    """Apply an earlier Terraform configuration or state.
+    """Apply an earlier commit's Terraform (preferred), or restore an earlier state version.
 
-    Example: amops rollback infra sit --to-ref v1.4.0
+    \b
+    Examples:
+      amops rollback infra sit --to-ref v1.4.0
+      amops rollback infra prod --to-state-version 3HL4kqtJlcpXroDTDmJ.rqSeb8sa0r0  (last resort)
     """
-    _not_built(ctx, "rollback infra", env)
+    from amops.procedures.rollback_infra import ROLLBACK_INFRA
+
+    state: AppState = ctx.ensure_object(AppState)
+    state.require_environment(env)
+    if bool(to_ref) == bool(to_state_version) and not resume:
+        raise UsageError("name exactly one of --to-ref GIT_REF or --to-state-version ID")
+    params = {
+        "to_ref": to_ref,
+        "to_state_version": to_state_version,
+        "reason": reason,
+        "allow_destroy": allow_destroy or [],
+        "plans_dir": str(state.runs_dir.parent / "plans"),
+        "runs_dir": str(state.runs_dir),
+    }
+    raise typer.Exit(state.run_procedure(ROLLBACK_INFRA, env, params, resume=resume).exit_code)
 
 
 @rollback_app.command("data")
 def rollback_data(
     ctx: typer.Context,
     env: Env,
-    table: Annotated[str, typer.Option(help="The table to restore.")],
-    to_time: Annotated[str, typer.Option(metavar="ISO8601")],
+    table: Annotated[str, typer.Option(help="The table: teams, permissions, invitations, audit (or its full name).")],
+    to_time: Annotated[str, typer.Option(metavar="ISO8601", help="UTC unless an offset is given; or 2h, 1d back.")],
+    reason: Annotated[str | None, typer.Option(help="What happened, for the incident update.")] = None,
+    resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Resume a stopped run.")] = None,
 ) -> None:
-    """Restore a table to a point in time, into a new table."""
-    _not_built(ctx, "rollback data", env)
+    """Restore a table to a point in time into a new table, then switch the functions to it.
+
+    \b
+    Examples:
+      amops rollback data dev --table teams --to-time 2026-12-04T08:00:00Z
+      amops rollback data prod --table permissions --to-time 2026-12-04T10:00:00+02:00
+    """
+    from datetime import UTC, datetime
+
+    from amops.procedures.rollback_data import ROLLBACK_DATA, table_name
+    from amops.when import parse_when
+
+    state: AppState = ctx.ensure_object(AppState)
+    state.require_environment(env)
+    now = datetime.now(UTC)
+    moment = parse_when(to_time, now, "--to-time").replace(microsecond=0)
+    if moment > now:
+        raise UsageError(f"--to-time {moment.isoformat()} is in the future", "a restore goes back in time")
+    params = {
+        "table": table_name(state.config.resource_names(env), table),
+        "to_time": moment.isoformat(),
+        "reason": reason,
+        "runs_dir": str(state.runs_dir),
+    }
+    raise typer.Exit(state.run_procedure(ROLLBACK_DATA, env, params, resume=resume).exit_code)
 
 
 audit_app = typer.Typer(help="Audit log export, compliance checks and reports.", no_args_is_help=True)

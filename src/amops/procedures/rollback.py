@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from amops.procedures import SCHEDULE
+from amops.procedures.rollback_data import ROLLBACK_DATA
+from amops.procedures.rollback_infra import ROLLBACK_INFRA
 from amops.procedures.verification import health_step, smoke_step
 from amops.runbook import registry
 from amops.runbook.context import StepContext
@@ -105,6 +107,7 @@ def _procedure() -> Procedure:
         rollback="A rollback is undone by deploying again (`amops deploy {env}`) or by choosing *undo* when a "
         "later step of this procedure fails.",
         extra_sections=(("When to roll back", WHEN_TO_ROLL_BACK),),
+        parts=(ROLLBACK_INFRA, ROLLBACK_DATA),
     )
 
 
@@ -266,16 +269,24 @@ def unmove(ctx: StepContext) -> None:
 def communicate(ctx: StepContext) -> dict[str, Any]:
     moved = ctx.output("moved") or []
     lines = [
-        f"**Rollback in {ctx.environment}** — run {ctx.run_id}",
-        "",
-        "**What happened:** " + (ctx.params.get("reason") or "(fill in: the symptom and when it started)"),
-        f"**Rolled back:** {len(moved)} alias move(s)"
+        f"{len(moved)} alias move(s)"
         + (f", after deployment {ctx.output('from_deployment')}" if ctx.output("from_deployment") else ""),
         *[f"- {m['function']} ({m['region']}): v{m['from']} → v{m['to']}" for m in moved],
-        f"**Impact window:** from (fill in: first alert) to {ctx.output('rolled_back_at') or 'now'} (rollback done)",
-        "**Verification:** health checks and smoke tests passed after the rollback.",
-        "**Next steps:** find the cause in the rolled-back release; fix forward with a new deployment; "
-        "post-incident review.",
+    ]
+    return write_update(ctx, "Rollback", lines, ctx.output("rolled_back_at"))
+
+
+def write_update(ctx: StepContext, kind: str, rolled_back: list[str], done_at: str | None) -> dict[str, Any]:
+    """The incident update every rollback ends with: printed, and saved beside the journal."""
+    lines = [
+        f"**{kind} in {ctx.environment}** — run {ctx.run_id}",
+        "",
+        "**What happened:** " + (ctx.params.get("reason") or "(fill in: the symptom and when it started)"),
+        "**Rolled back:** " + (rolled_back[0] if rolled_back else "nothing"),
+        *rolled_back[1:],
+        f"**Impact window:** from (fill in: first alert) to {done_at or 'now'} (rollback done)",
+        "**Verification:** the checks after the rollback passed (see the journal).",
+        "**Next steps:** find the cause; fix forward with a new deployment; post-incident review.",
     ]
     text = "\n".join(lines) + "\n"
     path = Path(ctx.params.get("runs_dir") or ".") / f"{ctx.run_id}.rollback.md"

@@ -104,9 +104,52 @@ def render_runbook(procedure: Procedure, contacts: Contacts, owner: str | None =
         "unavailable, run the commands by hand in the same order.",
         "",
     ]
+    lines += _steps_markdown(procedure, "###")
+    for part in procedure.parts:
+        lines += [
+            f"### {part.title}",
+            "",
+            f"**Run it with** `{part.command}`. {part.purpose}",
+            "",
+            f"**Scope.** {part.scope}",
+            "",
+            *_steps_markdown(part, "####"),
+        ]
+    verification = [item for p in procedure.with_parts for item in p.verification]
+    troubleshooting = [entry for p in procedure.with_parts for entry in p.troubleshooting]
+    rollback = "\n\n".join(
+        [procedure.rollback or "This procedure changes nothing."]
+        + [f"**{part.title}.** {part.rollback}" for part in procedure.parts if part.rollback]
+    )
+    lines += ["## 4. Verification", ""]
+    lines += [f"{n}. {item}" for n, item in enumerate(verification, start=1)] or ["- (none)"]
+    lines += ["", "## 5. Troubleshooting", ""]
+    if troubleshooting:
+        lines += ["| Symptom | Likely cause | What to do |", "|---|---|---|"]
+        lines += [f"| {_cell(t.symptom)} | {_cell(t.cause)} | {_cell(t.fix)} |" for t in troubleshooting]
+    else:
+        lines += ["- See the troubleshooting runbook."]
+    lines += ["", "## 6. Rollback", "", rollback, ""]
+    lines += [
+        "## Contacts",
+        "",
+        "Escalation path, in order:",
+        "",
+        *[f"{n}. {who}" for n, who in enumerate(contacts.escalation, start=1)],
+        "",
+        "| Severity | On call |",
+        "|---|---|",
+        *[f"| {severity} | {who} |" for severity, who in contacts.oncall.items()],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _steps_markdown(procedure: Procedure, level: str) -> list[str]:
+    lines: list[str] = []
     for number, step in enumerate(procedure.steps, start=1):
         lines += [
-            f"### Step {number}. {step.title}",
+            f"{level} Step {number}. {step.title}",
             "",
             f"*{_confirmation_text(step)}*",
             "",
@@ -132,28 +175,7 @@ def render_runbook(procedure: Procedure, contacts: Contacts, owner: str | None =
                 ]
             else:
                 lines += [f"**Cannot be undone.** {step.irreversible}", ""]
-    lines += ["## 4. Verification", ""]
-    lines += [f"{n}. {item}" for n, item in enumerate(procedure.verification, start=1)] or ["- (none)"]
-    lines += ["", "## 5. Troubleshooting", ""]
-    if procedure.troubleshooting:
-        lines += ["| Symptom | Likely cause | What to do |", "|---|---|---|"]
-        lines += [f"| {_cell(t.symptom)} | {_cell(t.cause)} | {_cell(t.fix)} |" for t in procedure.troubleshooting]
-    else:
-        lines += ["- See the troubleshooting runbook."]
-    lines += ["", "## 6. Rollback", "", procedure.rollback or "This procedure changes nothing.", ""]
-    lines += [
-        "## Contacts",
-        "",
-        "Escalation path, in order:",
-        "",
-        *[f"{n}. {who}" for n, who in enumerate(contacts.escalation, start=1)],
-        "",
-        "| Severity | On call |",
-        "|---|---|",
-        *[f"| {severity} | {who} |" for severity, who in contacts.oncall.items()],
-        "",
-    ]
-    return "\n".join(lines)
+    return lines
 
 
 @dataclass(frozen=True)

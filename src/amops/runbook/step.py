@@ -88,6 +88,11 @@ class Step:
             problems.append(f"step {self.id!r} changes things but has neither undo nor irreversible=")
         if self.verify is None and not self.unverified:
             problems.append(f"step {self.id!r} has no verify and no unverified= reason")
+        for text in (self.command, self.why, self.expect):
+            try:
+                list(string.Formatter().parse(text))
+            except ValueError as error:
+                problems.append(f"step {self.id!r}: {error} in {text[:40]!r}… (write a literal brace as {{{{ or }}}})")
         if not self.why.strip() or not self.expect.strip() or not self.command.strip():
             problems.append(f"step {self.id!r} needs why, expect and command")
         if self.changes_things and not self.iam:
@@ -132,6 +137,11 @@ class Procedure:
     needs_environment: bool = True
     extra_sections: tuple[tuple[str, str], ...] = field(default=())  # (heading, markdown) after the overview
     shared_outputs: tuple[str, ...] = ()  # "step.output" kept in the team's run record, not only the journal
+    parts: tuple[Procedure, ...] = ()  # procedures of their own command, documented in this runbook
+
+    @property
+    def with_parts(self) -> tuple[Procedure, ...]:
+        return (self, *self.parts)
 
     @property
     def changes_things(self) -> bool:
@@ -140,7 +150,7 @@ class Procedure:
     @property
     def iam_actions(self) -> list[str]:
         """Every action the steps need; one covered by a `service:*` the steps also need is left out."""
-        actions = {action for step in self.steps for action in step.iam}
+        actions = {action for procedure in self.with_parts for step in procedure.steps for action in step.iam}
         wildcards = {action.split(":")[0] for action in actions if action.endswith(":*")}
         return sorted(a for a in actions if a.endswith(":*") or a.split(":")[0] not in wildcards)
 
@@ -156,4 +166,4 @@ class Procedure:
         problems += [f"step id {i!r} is declared twice" for i in sorted(set(ids)) if ids.count(i) > 1]
         if not self.steps:
             problems.append(f"procedure {self.name!r} has no steps")
-        return problems
+        return problems + [p for part in self.parts for p in part.declaration_problems()]
