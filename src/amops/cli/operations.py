@@ -319,12 +319,12 @@ def rollback_infra(
       amops rollback infra sit --to-ref v1.4.0
       amops rollback infra prod --to-state-version 3HL4kqtJlcpXroDTDmJ.rqSeb8sa0r0  (last resort)
     """
-    from amops.procedures.rollback_infra import ROLLBACK_INFRA
+    from amops.procedures.rollback_infra import infra_rollback
 
     state: AppState = ctx.ensure_object(AppState)
     state.require_environment(env)
-    if bool(to_ref) == bool(to_state_version) and not resume:
-        raise UsageError("name exactly one of --to-ref GIT_REF or --to-state-version ID")
+    if bool(to_ref) == bool(to_state_version):
+        raise UsageError("name exactly one of --to-ref GIT_REF or --to-state-version ID (also with --resume)")
     params = {
         "to_ref": to_ref,
         "to_state_version": to_state_version,
@@ -333,7 +333,8 @@ def rollback_infra(
         "plans_dir": str(state.runs_dir.parent / "plans"),
         "runs_dir": str(state.runs_dir),
     }
-    raise typer.Exit(state.run_procedure(ROLLBACK_INFRA, env, params, resume=resume).exit_code)
+    procedure = infra_rollback(by_state_version=bool(to_state_version))
+    raise typer.Exit(state.run_procedure(procedure, env, params, resume=resume).exit_code)
 
 
 @rollback_app.command("data")

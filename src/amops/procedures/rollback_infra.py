@@ -337,3 +337,11 @@ def communicate(ctx: StepContext) -> dict[str, Any]:
 
 
 ROLLBACK_INFRA = _procedure()
+STATE_STEPS = ("tf-lock", "save-state", "restore-state")
+
+
+def infra_rollback(by_state_version: bool) -> Procedure:
+    """The procedure for one way of rolling back: by git ref, the state steps are left out."""
+    if by_state_version:
+        return ROLLBACK_INFRA
+    return replace(ROLLBACK_INFRA, steps=tuple(s for s in ROLLBACK_INFRA.steps if s.id not in STATE_STEPS))
