@@ -379,39 +379,160 @@ audit_app = typer.Typer(help="Audit log export, compliance checks and reports.",
 @audit_app.command("export")
 def audit_export(
     ctx: typer.Context,
-    since: Annotated[str, typer.Option(metavar="WHEN", help="ISO date/time, or 7d, 12h.")],
-    env: Annotated[str | None, typer.Option(metavar="ENV")] = None,
-    until: Annotated[str | None, typer.Option(metavar="WHEN")] = None,
+    since: Annotated[
+        str | None, typer.Option(metavar="WHEN", help="ISO date or time (UTC unless an offset), or 7d, 12h.")
+    ] = None,
+    env: Annotated[str, typer.Option(metavar="ENV", help="The environment whose audit log to read.")] = "prod",
+    until: Annotated[
+        str | None, typer.Option(metavar="WHEN", help="End of the range (a date: through that day). Default: now.")
+    ] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team_id.")] = None,
+    actor: Annotated[str | None, typer.Option(help="Only this actor.")] = None,
+    action: Annotated[
+        str | None, typer.Option(metavar="GLOB", help="Only actions matching, e.g. 'permission.*'.")
+    ] = None,
+    outcome: Annotated[str | None, typer.Option(help="allow, deny or error.")] = None,
     format_: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
-    out: Annotated[str | None, typer.Option(metavar="PATH", help="File, s3:// URI, or - .")] = None,
+    gzip_: Annotated[bool, typer.Option("--gzip", help="Compress the output (added .gz).")] = False,
+    out: Annotated[str | None, typer.Option(metavar="PATH", help="A file, an s3:// URI, or - for stdout.")] = None,
+    wait: Annotated[bool, typer.Option(help="Wait for Glacier restores instead of stopping.")] = False,
+    resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Resume an export that waited.")] = None,
 ) -> None:
-    """Export audit events across the hot, warm and cold tiers.
+    """Export audit events across the hot, warm and cold tiers, with a manifest beside the file.
 
-    Example: amops audit export --env prod --since 7d --out prod-audit.jsonl
+    \b
+    Examples:
+      amops audit export --since 7d --out prod-audit.jsonl
+      amops audit export --env sit --since 2026-01-01 --until 2026-03-31 --team team-alpha --format csv
+      amops audit export --since 2025-06-01 --wait --gzip --out s3://evidence-bucket/2025-06.jsonl.gz
+      amops audit export --since 30d --action 'permission.*' --outcome deny --out -
+    Exit codes: 0 done, 1 failed, 2 bad input, 3 waiting for Glacier restores (resume later).
     """
-    _not_built(ctx, "audit export", env)
+    from datetime import UTC, datetime, timedelta
+
+    from amops.audit.export import WARM_DAYS, Filters, check_range
+    from amops.procedures.audit import audit_export as procedure_for
+    from amops.when import parse_when
+
+    state: AppState = ctx.ensure_object(AppState)
+    state.require_environment(env)
+    if format_ not in ("jsonl", "csv"):
+        raise UsageError(f"--format must be jsonl or csv, not {format_!r}")
+    if outcome not in (None, "allow", "deny", "error"):
+        raise UsageError(f"--outcome must be allow, deny or error, not {outcome!r}")
+    if resume:
+        from amops.runbook.journal import RecordedRun
+
+        params = RecordedRun.load(state.runs_dir, resume).params
+        since_at = datetime.fromisoformat(params["since"])
+    else:
+        if since is None:
+            raise UsageError("--since is required", "e.g. --since 7d or --since 2026-11-01")
+        now = datetime.now(UTC)
+        since_at = parse_when(since, now, "--since")
+        until_at = now if until is None else parse_when(until, now, "--until")
+        if until is not None and len(until.strip()) == 10:  # a bare date: through the end of that day
+            until_at += timedelta(days=1)
+        until_at = min(until_at, now)
+        check_range(since_at, until_at, now)
+        suffix = f".{format_}" + (".gz" if gzip_ else "")
+        if out is None:
+            out = f"audit-{env}-{since_at:%Y%m%d}-{until_at:%Y%m%d}{suffix}"
+        elif gzip_ and out not in ("-",) and not out.endswith(".gz"):
+            out += ".gz"
+        if out == "-":
+            state.data_on_stdout = True
+        params = {
+            "since": since_at.isoformat(),
+            "until": until_at.isoformat(),
+            "filters": Filters(team, actor, action, outcome).as_dict(),
+            "format": format_,
+            "gzip": gzip_,
+            "out": out,
+            "wait": wait,
+        }
+    needs_glacier = (datetime.now(UTC) - since_at).days >= WARM_DAYS - 1
+    result = state.run_procedure(procedure_for(needs_glacier), env, params, resume=resume)
+    raise typer.Exit(result.exit_code)
 
 
 @audit_app.command("verify")
-def audit_verify(ctx: typer.Context, env: Annotated[str | None, typer.Option(metavar="ENV")] = None) -> None:
-    """Check retention and logging compliance."""
-    _not_built(ctx, "audit verify", env)
+def audit_verify(
+    ctx: typer.Context,
+    env: Annotated[str, typer.Option(metavar="ENV", help="The environment whose audit log to check.")] = "prod",
+) -> None:
+    """Check retention and logging compliance: each check PASS, WARN or FAIL with evidence; exit 1 on a FAIL.
+
+    \b
+    Examples:
+      amops audit verify                      prod
+      amops -o json audit verify --env sit > evidence.json
+    """
+    from amops.procedures.audit import AUDIT_VERIFY
+
+    state: AppState = ctx.ensure_object(AppState)
+    state.require_environment(env)
+    raise typer.Exit(state.run_procedure(AUDIT_VERIFY, env, {}).exit_code)
 
 
 @audit_app.command("verify-export")
-def audit_verify_export(ctx: typer.Context, file: Annotated[Path, typer.Argument()]) -> None:
-    """Check an export file against its manifest."""
-    _not_built(ctx, "audit verify-export")
+def audit_verify_export(
+    ctx: typer.Context, file: Annotated[Path, typer.Argument(metavar="FILE", help="An export amops wrote.")]
+) -> None:
+    """Re-check an export against the manifest beside it: size, SHA-256, event count.
+
+    Example: amops audit verify-export prod-audit.jsonl
+    """
+    from amops.audit.export import verify_export
+
+    state: AppState = ctx.ensure_object(AppState)
+    checked = verify_export(file)
+    state.emit(
+        {"ok": True, **checked},
+        lambda: state.console.success(
+            f"{file} matches its manifest: {checked['events']} events, SHA-256 {checked['sha256']}"
+        ),
+    )
 
 
 @audit_app.command("report")
 def audit_report(
     ctx: typer.Context,
-    period: Annotated[str, typer.Option(help="2026-11, 2026-Q4 or 2026.")],
-    env: Annotated[str | None, typer.Option(metavar="ENV")] = None,
+    period: Annotated[str, typer.Option(help="A month (2026-11), a quarter (2026-Q4) or a year (2026).")],
+    env: Annotated[str, typer.Option(metavar="ENV", help="The environment whose audit log to report on.")] = "prod",
+    out_dir: Annotated[Path, typer.Option(metavar="DIR", help="Where the .md and .html go.")] = Path("."),
+    wait: Annotated[bool, typer.Option(help="Wait for Glacier restores instead of stopping.")] = False,
+    resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Resume a report that waited.")] = None,
 ) -> None:
-    """Write the audit report for a period (Markdown and HTML)."""
-    _not_built(ctx, "audit report", env)
+    """Write the audit report for a period, as Markdown and as a self-contained HTML page.
+
+    \b
+    Examples:
+      amops audit report --period 2026-11
+      amops audit report --env sit --period 2026-Q3 --out-dir reports/ --wait
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from amops.audit.export import WARM_DAYS, check_range
+    from amops.audit.report import parse_period
+    from amops.procedures.audit import audit_report as procedure_for
+
+    state: AppState = ctx.ensure_object(AppState)
+    state.require_environment(env)
+    chosen = parse_period(period)
+    now = datetime.now(UTC)
+    since = datetime(chosen.start.year, chosen.start.month, chosen.start.day, tzinfo=UTC)
+    until = min(datetime(chosen.end.year, chosen.end.month, chosen.end.day, tzinfo=UTC), now)
+    check_range(since, until, now)
+    params = {
+        "period": chosen.label,
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "out_dir": str(out_dir),
+        "wait": wait,
+    }
+    needs_glacier = now - since >= timedelta(days=WARM_DAYS - 1)
+    raise typer.Exit(state.run_procedure(procedure_for(needs_glacier), env, params, resume=resume).exit_code)
 
 
 dr_app = typer.Typer(help="Disaster recovery: verify, fail over, fail back, drill.", no_args_is_help=True)

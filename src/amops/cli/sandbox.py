@@ -34,7 +34,10 @@ def up(
     ctx: typer.Context,
     workspace: Workspace = None,
     port: Annotated[int, typer.Option(help="moto's port on 127.0.0.1 (0: any free one).")] = 0,
-    events: Annotated[int, typer.Option(help="Seeded audit events per environment.")] = 50_000,
+    events: Annotated[int, typer.Option(help="Seeded audit events per environment, over 400 days.")] = 50_000,
+    hot_events: Annotated[
+        int | None, typer.Option(help="Events in the 30-day hot table instead of their even share.")
+    ] = None,
 ) -> None:
     """Start the sandbox and provision the reference stack (reuses a running one).
 
@@ -45,6 +48,7 @@ def up(
     running, started = sandbox.up(
         port=port,
         events=events,
+        hot_events=hot_events,
         progress=state.console.info,
         on_dead=lambda dead: state.console.warning(
             f"the sandbox (pid {dead.get('pid', '?')}) had died; starting a new one — its state is gone"

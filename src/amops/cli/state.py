@@ -40,6 +40,7 @@ class AppState:
     output: str = "text"
     verbose: bool = False
     on_failure: str = "ask"
+    data_on_stdout: bool = False  # a command writes its data to stdout: everything human goes to stderr
     _services: dict[str, EnvironmentServices] = field(default_factory=dict)
 
     @property
@@ -72,7 +73,7 @@ class AppState:
     def console(self) -> TerminalConsole:
         from amops.ui.console import TerminalConsole
 
-        return TerminalConsole(json_output=self.json_output)
+        return TerminalConsole(json_output=self.json_output or self.data_on_stdout)
 
     @cached_property
     def prompter(self) -> TerminalPrompter:

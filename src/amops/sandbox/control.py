@@ -120,6 +120,7 @@ class Sandbox:
         events: int = 50_000,
         progress: Callable[[str], None] = lambda _: None,
         on_dead: Callable[[dict[str, Any]], None] = lambda _: None,
+        hot_events: int | None = None,
     ) -> tuple[Running, bool]:
         """Start the sandbox, or reuse the running one. Returns it and whether it was started now."""
         require_extra()
@@ -133,9 +134,9 @@ class Sandbox:
                 on_dead(dead)
                 self._kill(dead)
                 self.workspace.state_file.unlink(missing_ok=True)
-            return self._start(port, events, progress), True
+            return self._start(port, events, progress, hot_events), True
 
-    def _start(self, port: int, events: int, progress: Callable[[str], None]) -> Running:
+    def _start(self, port: int, events: int, progress: Callable[[str], None], hot_events: int | None = None) -> Running:
         log = self.workspace.log_file
         with open(log, "w") as output:
             process = subprocess.Popen(
@@ -149,6 +150,7 @@ class Sandbox:
                     str(port),
                     "--events",
                     str(events),
+                    *(["--hot-events", str(hot_events)] if hot_events is not None else []),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=output,
@@ -156,7 +158,7 @@ class Sandbox:
                 start_new_session=True,  # outlives this command, and a Ctrl-C in this terminal
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        timeout = start_timeout(events)
+        timeout = start_timeout(events + (hot_events or 0))
         deadline = time.monotonic() + timeout
         shown = 0
         while time.monotonic() < deadline:

@@ -78,10 +78,17 @@ def days(today: date) -> list[date]:
     return [today - timedelta(days=age) for age in range(DAYS, 0, -1)]
 
 
-def generate_events(env: str, count: int, today: date, seed: int = SEED) -> Iterator[dict]:
-    """Every seeded audit event of env, in time order: the truth the sandbox is built from."""
+def generate_events(
+    env: str, count: int, today: date, seed: int = SEED, hot_count: int | None = None
+) -> Iterator[dict]:
+    """Every seeded audit event of env, in time order: the truth the sandbox is built from.
+
+    count is spread evenly over the 400 days; hot_count, when given, over the 30 hot days instead.
+    """
     all_days = days(today)
     per_day, extra = divmod(count, len(all_days))
+    hot_days = [day for day in all_days if tier(day, today) == "hot"]
+    hot_per_day, hot_extra = divmod(hot_count or 0, len(hot_days))
     users = sorted(USERS)
     actions = sorted(ACTIONS)
     cumulative = list(accumulate(ACTIONS[action][0] for action in actions))
@@ -89,6 +96,8 @@ def generate_events(env: str, count: int, today: date, seed: int = SEED) -> Iter
     for index, day in enumerate(all_days):
         rng = random.Random(f"{seed}:{env}:{day.isoformat()}")
         n = per_day + (1 if index < extra else 0)
+        if hot_count is not None and day in hot_days:
+            n = hot_per_day + (1 if hot_days.index(day) < hot_extra else 0)
         stamp = day.isoformat()
         for millis in sorted(rng.randrange(86_400_000) for _ in range(n)):
             actor = users[int(rng.random() * len(users))]

@@ -16,7 +16,7 @@ import socket
 import sys
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workspace", type=Path, required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--hot-events", type=int, default=None)
     args = parser.parse_args(argv)
     workspace = Workspace(args.workspace)
     started = time.time()
@@ -84,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     say = lambda message: print(f"{time.time() - started:6.1f}s {message}", flush=True)  # noqa: E731
     from amops.sandbox.bulk import InProcessLoader
 
-    options = StackOptions(workspace.path, args.events, datetime.now(UTC).date(), api_urls, say, InProcessLoader)
+    today = datetime.now(UTC).date()
+    options = StackOptions(
+        workspace.path, args.events, today, api_urls, say, InProcessLoader, hot_events=args.hot_events
+    )
     provision(endpoint, config, options)
 
     servers = []
@@ -118,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         "control": f"http://{LOOPBACK}:{control.server_port}",
         "gateways": {f"{env}/{region}": url for (env, region), url in api_urls.items()},
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seeded_on": date.today().isoformat(),
+        "seeded_on": today.isoformat(),  # the seed's `today`: generate_events(env, events, today, hot_count=…)
         "events": args.events,
+        "hot_events": args.hot_events,
         "workspace": str(workspace.path),
         "ready": True,
     }

@@ -69,6 +69,7 @@ class StackOptions:
     api_urls: Mapping[tuple[str, str], str]  # (env, region) → the local gateway's stage URL
     progress: Callable[[str], None] = lambda message: None
     loader: Callable[[str, str], Any] = None  # (account, region) → bulk loader; see bulk.py
+    hot_events: int | None = None  # events in the 30-day hot table, when not events' even share
 
 
 def provision(endpoint: str, config: Config, options: StackOptions) -> None:
@@ -468,7 +469,7 @@ class Environment:
         today = self.options.today
         loader = self.options.loader(self.account_id, PRIMARY_REGION)
         missing_age = PLANTED_MISSING_ARCHIVE.get(self.env)
-        events = generate_events(self.env, self.options.events, today)
+        events = generate_events(self.env, self.options.events, today, hot_count=self.options.hot_events)
         for day_text, day_events in groupby(events, key=lambda event: event["ts"][:10]):
             day = date.fromisoformat(day_text)
             where = tier(day, today)

@@ -1,0 +1,1 @@
+"""Audit log export, compliance checks and reports."""
