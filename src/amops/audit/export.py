@@ -60,10 +60,10 @@ def plan_days(since: datetime, until: datetime, today: date) -> list[DayPlan]:
 
 def check_range(since: datetime, until: datetime, now: datetime) -> None:
     """One line, exit 2, for a range that cannot hold audit events."""
-    if since >= until:
-        raise UsageError(f"--since {since.isoformat()} is not before --until {until.isoformat()}")
     if since > now:
         raise UsageError(f"--since {since.isoformat()} is in the future", "audit events exist only up to now")
+    if since >= until:
+        raise UsageError(f"--since {since.isoformat()} is not before --until {until.isoformat()}")
     horizon = now - timedelta(days=RETENTION_DAYS)
     if since < horizon:
         raise UsageError(
