@@ -249,7 +249,7 @@ def restore(ctx: StepContext) -> dict[str, Any]:
         with ctx.console.progress(f"restoring {len(days)} Glacier day(s)", len(days)) as advance:
             advance(len(days) - len(pending))
             while pending:
-                time.sleep(float(ctx.params.get("poll_seconds") or RESTORE_POLL_SECONDS))
+                time.sleep(float(ctx.params.get("poll_seconds", RESTORE_POLL_SECONDS)))
                 still = unreadable(pending)
                 advance(len(pending) - len(still))
                 pending = still
