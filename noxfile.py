@@ -38,3 +38,4 @@ def benchmarks(session: nox.Session) -> None:
     session.install("-e", DEV)
     session.run("python", "benchmarks/startup.py", *session.posargs)
     session.run("python", "benchmarks/deploy.py")
+    session.run("python", "benchmarks/audit_export.py")

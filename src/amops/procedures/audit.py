@@ -622,4 +622,6 @@ def audit_report(needs_glacier: bool) -> Procedure:
 
 
 AUDIT_REPORT = _report_procedure()
-AUDIT = registry.register(replace(_export_procedure(), parts=(AUDIT_VERIFY, AUDIT_REPORT)))
+AUDIT = registry.register(
+    replace(_export_procedure(), parts=(AUDIT_VERIFY, AUDIT_REPORT), steps_heading="Export procedures")
+)

@@ -108,6 +108,7 @@ def _procedure() -> Procedure:
         "later step of this procedure fails.",
         extra_sections=(("When to roll back", WHEN_TO_ROLL_BACK),),
         parts=(ROLLBACK_INFRA, ROLLBACK_DATA),
+        steps_heading="Rollback: Lambda code",
     )
 
 

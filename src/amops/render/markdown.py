@@ -104,7 +104,10 @@ def render_runbook(procedure: Procedure, contacts: Contacts, owner: str | None =
         "unavailable, run the commands by hand in the same order.",
         "",
     ]
-    lines += _steps_markdown(procedure, "###")
+    if procedure.steps_heading:
+        lines += [f"### {procedure.steps_heading}", "", *_steps_markdown(procedure, "####")]
+    else:
+        lines += _steps_markdown(procedure, "###")
     for part in procedure.parts:
         lines += [
             f"### {part.title}",

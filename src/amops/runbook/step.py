@@ -138,6 +138,7 @@ class Procedure:
     extra_sections: tuple[tuple[str, str], ...] = field(default=())  # (heading, markdown) after the overview
     shared_outputs: tuple[str, ...] = ()  # "step.output" kept in the team's run record, not only the journal
     parts: tuple[Procedure, ...] = ()  # procedures of their own command, documented in this runbook
+    steps_heading: str = ""  # with parts: the heading of this procedure's own steps
 
     @property
     def with_parts(self) -> tuple[Procedure, ...]:

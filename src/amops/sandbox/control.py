@@ -121,6 +121,7 @@ class Sandbox:
         progress: Callable[[str], None] = lambda _: None,
         on_dead: Callable[[dict[str, Any]], None] = lambda _: None,
         hot_events: int | None = None,
+        bulk_env: str | None = None,
     ) -> tuple[Running, bool]:
         """Start the sandbox, or reuse the running one. Returns it and whether it was started now."""
         require_extra()
@@ -134,9 +135,16 @@ class Sandbox:
                 on_dead(dead)
                 self._kill(dead)
                 self.workspace.state_file.unlink(missing_ok=True)
-            return self._start(port, events, progress, hot_events), True
+            return self._start(port, events, progress, hot_events, bulk_env), True
 
-    def _start(self, port: int, events: int, progress: Callable[[str], None], hot_events: int | None = None) -> Running:
+    def _start(
+        self,
+        port: int,
+        events: int,
+        progress: Callable[[str], None],
+        hot_events: int | None = None,
+        bulk_env: str | None = None,
+    ) -> Running:
         log = self.workspace.log_file
         with open(log, "w") as output:
             process = subprocess.Popen(
@@ -151,6 +159,7 @@ class Sandbox:
                     "--events",
                     str(events),
                     *(["--hot-events", str(hot_events)] if hot_events is not None else []),
+                    *(["--bulk-env", bulk_env] if bulk_env else []),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=output,

@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--hot-events", type=int, default=None)
+    parser.add_argument("--bulk-env", default=None)
     args = parser.parse_args(argv)
     workspace = Workspace(args.workspace)
     started = time.time()
@@ -87,7 +88,14 @@ def main(argv: list[str] | None = None) -> int:
 
     today = datetime.now(UTC).date()
     options = StackOptions(
-        workspace.path, args.events, today, api_urls, say, InProcessLoader, hot_events=args.hot_events
+        workspace.path,
+        args.events,
+        today,
+        api_urls,
+        say,
+        InProcessLoader,
+        hot_events=args.hot_events,
+        bulk_env=args.bulk_env,
     )
     provision(endpoint, config, options)
 
@@ -125,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "seeded_on": today.isoformat(),  # the seed's `today`: generate_events(env, events, today, hot_count=…)
         "events": args.events,
         "hot_events": args.hot_events,
+        "bulk_env": args.bulk_env,
         "workspace": str(workspace.path),
         "ready": True,
     }

@@ -30,6 +30,7 @@ from amops.sandbox.seed import (
 )
 
 HANDLER = "handler.handler"
+FEW_EVENTS = 2_000  # the other environments' audit logs when one is seeded in bulk
 RUNTIME = "python3.11"
 AUDIT_TTL_ATTRIBUTE = "expires_at"
 ARCHIVE_LIFECYCLE = {
@@ -70,6 +71,7 @@ class StackOptions:
     progress: Callable[[str], None] = lambda message: None
     loader: Callable[[str, str], Any] = None  # (account, region) → bulk loader; see bulk.py
     hot_events: int | None = None  # events in the 30-day hot table, when not events' even share
+    bulk_env: str | None = None  # events and hot_events for this environment only; the others get a few
 
 
 def provision(endpoint: str, config: Config, options: StackOptions) -> None:
@@ -464,12 +466,19 @@ class Environment:
                 for permission in permissions:
                     batch.put_item(Item={"role": role, "permission": permission})
 
+    def audit_volume(self) -> tuple[int, int | None]:
+        """(events, hot_count) seeded in this environment's audit log."""
+        if self.options.bulk_env in (None, self.env):
+            return self.options.events, self.options.hot_events
+        return FEW_EVENTS, None
+
     def seed_audit(self) -> None:
         """The last 30 days in the audit table; older days as daily archive objects."""
         today = self.options.today
         loader = self.options.loader(self.account_id, PRIMARY_REGION)
         missing_age = PLANTED_MISSING_ARCHIVE.get(self.env)
-        events = generate_events(self.env, self.options.events, today, hot_count=self.options.hot_events)
+        count, hot_count = self.audit_volume()
+        events = generate_events(self.env, count, today, hot_count=hot_count)
         for day_text, day_events in groupby(events, key=lambda event: event["ts"][:10]):
             day = date.fromisoformat(day_text)
             where = tier(day, today)
