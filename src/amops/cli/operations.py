@@ -13,6 +13,11 @@ from amops.cli.state import AppState
 from amops.runbook.errors import ExitCode, NotAvailableError, UsageError
 
 Env = Annotated[str, typer.Argument(metavar="ENV", help="Environment: dev, sit, prod.")]
+Override = Annotated[list[str] | None, typer.Option(metavar="CHECK", help="Proceed despite this failed check.")]
+AllowDestroy = Annotated[
+    list[str] | None, typer.Option(metavar="ADDRESS", help="Allow the plan to delete/replace this.")
+]
+OnFailure = Annotated[str, typer.Option(help="ask, stop or undo (without a terminal: stop).")]
 
 
 class DefaultCommandGroup(TyperGroup):
@@ -52,13 +57,9 @@ def deploy(
     resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Resume a stopped run.")] = None,
     canary: Annotated[float, typer.Option(metavar="PCT", help="Send PCT% of traffic first.")] = 0,
     canary_minutes: Annotated[float, typer.Option(help="How long to watch the canary.")] = 5,
-    override: Annotated[
-        list[str] | None, typer.Option(metavar="CHECK", help="Proceed despite this failed check.")
-    ] = None,
-    allow_destroy: Annotated[
-        list[str] | None, typer.Option(metavar="ADDRESS", help="Allow the plan to delete/replace this.")
-    ] = None,
-    on_failure: Annotated[str, typer.Option(help="ask, stop or undo (without a terminal: stop).")] = "ask",
+    override: Override = None,
+    allow_destroy: AllowDestroy = None,
+    on_failure: OnFailure = "ask",
 ) -> None:
     """Deploy ENV: checklist, Terraform, Lambdas, API, health checks and smoke tests.
 
@@ -165,14 +166,10 @@ def promote(
     ] = None,
     auto_rollback: Annotated[bool, typer.Option(help="Roll back by itself when --watch sees a criterion.")] = False,
     max_error_codes: Annotated[int, typer.Option(help="AM- error codes tolerated during --watch.")] = 20,
-    override: Annotated[
-        list[str] | None, typer.Option(metavar="CHECK", help="Proceed despite this failed check.")
-    ] = None,
-    allow_destroy: Annotated[
-        list[str] | None, typer.Option(metavar="ADDRESS", help="Allow the plan to delete/replace this.")
-    ] = None,
+    override: Override = None,
+    allow_destroy: AllowDestroy = None,
     resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Resume a waiting or stopped run.")] = None,
-    on_failure: Annotated[str, typer.Option(help="ask, stop or undo (without a terminal: stop).")] = "ask",
+    on_failure: OnFailure = "ask",
 ) -> None:
     """Promote the release SOURCE runs to TARGET: the same zips, approved, verified, watched.
 
@@ -307,9 +304,7 @@ def rollback_infra(
         str | None, typer.Option(metavar="ID", help="Restore this S3 version of the state object.")
     ] = None,
     reason: Annotated[str | None, typer.Option(help="What happened, for the incident update.")] = None,
-    allow_destroy: Annotated[
-        list[str] | None, typer.Option(metavar="ADDRESS", help="Allow the plan to delete/replace this.")
-    ] = None,
+    allow_destroy: AllowDestroy = None,
     resume: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Resume a stopped run.")] = None,
 ) -> None:
     """Apply an earlier commit's Terraform (preferred), or restore an earlier state version.

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from amops.procedures import SCHEDULE
+from amops.procedures.incident import communicate_step, write_update
 from amops.procedures.rollback_data import ROLLBACK_DATA
 from amops.procedures.rollback_infra import ROLLBACK_INFRA
 from amops.procedures.verification import health_step, smoke_step
@@ -68,17 +69,7 @@ def _procedure() -> Procedure:
             ),
             health_step("Proves the rollback landed in every region."),
             smoke_step("Proves the platform works for users again."),
-            Step(
-                id="communicate",
-                title="Write the incident update",
-                why="People need to know what was rolled back, from what to what, and what happens next; the "
-                "filled template is ready to paste into the incident channel or an email.",
-                command="cat ~/.local/state/amops/runs/RUN_ID.rollback.md",
-                expect="The update, printed and saved beside the journal.",
-                kind=StepKind.READ_ONLY,
-                run=communicate,
-                unverified="it only writes a text",
-            ),
+            communicate_step(communicate),
         ),
         owner=SCHEDULE["rollback"].owner,
         review_months=SCHEDULE["rollback"].review_months,
@@ -275,27 +266,6 @@ def communicate(ctx: StepContext) -> dict[str, Any]:
         *[f"- {m['function']} ({m['region']}): v{m['from']} → v{m['to']}" for m in moved],
     ]
     return write_update(ctx, "Rollback", lines, ctx.output("rolled_back_at"))
-
-
-def write_update(ctx: StepContext, kind: str, rolled_back: list[str], done_at: str | None) -> dict[str, Any]:
-    """The incident update every rollback ends with: printed, and saved beside the journal."""
-    lines = [
-        f"**{kind} in {ctx.environment}** — run {ctx.run_id}",
-        "",
-        "**What happened:** " + (ctx.params.get("reason") or "(fill in: the symptom and when it started)"),
-        "**Rolled back:** " + (rolled_back[0] if rolled_back else "nothing"),
-        *rolled_back[1:],
-        f"**Impact window:** from (fill in: first alert) to {done_at or 'now'} (rollback done)",
-        "**Verification:** the checks after the rollback passed (see the journal).",
-        "**Next steps:** find the cause; fix forward with a new deployment; post-incident review.",
-    ]
-    text = "\n".join(lines) + "\n"
-    path = Path(ctx.params.get("runs_dir") or ".") / f"{ctx.run_id}.rollback.md"
-    path.write_text(text, encoding="utf-8")
-    for line in lines:
-        ctx.console.info(line)
-    ctx.console.info(f"Saved to {path}")
-    return {"communication": str(path)}
 
 
 ROLLBACK = registry.register(_procedure())

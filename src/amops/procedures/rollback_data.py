@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from amops.procedures import SCHEDULE
+from amops.procedures.incident import communicate_step, write_update
 from amops.procedures.verification import health_step
 from amops.runbook.context import StepContext
 from amops.runbook.errors import StepFailed, UsageError
@@ -121,16 +122,7 @@ def _procedure() -> Procedure:
                 needed=_switch_needed,
             ),
             health_step("Proves {env} works on the restored table: /health reads every table."),
-            Step(
-                id="communicate",
-                title="Write the incident update",
-                why="What was restored, to when, what was switched, and what happens next — ready to paste.",
-                command="cat ~/.local/state/amops/runs/RUN_ID.rollback.md",
-                expect="The update, printed and saved beside the journal.",
-                kind=StepKind.READ_ONLY,
-                run=communicate,
-                unverified="it only writes a text",
-            ),
+            communicate_step(communicate),
         ),
         owner=SCHEDULE["rollback"].owner,
         review_months=SCHEDULE["rollback"].review_months,
@@ -481,8 +473,6 @@ def unswitch(ctx: StepContext) -> None:
 
 
 def communicate(ctx: StepContext) -> dict[str, Any]:
-    from amops.procedures.rollback import write_update
-
     switched = ctx.output("switched") or []
     lines = [
         f"Table {ctx.output('table')} restored to {ctx.output('restore_time')} as {ctx.output('restored')} "

@@ -11,6 +11,7 @@ from typing import Any
 
 from amops.procedures import SCHEDULE
 from amops.procedures.deploy import DEPLOYMENT, terraform_plan
+from amops.procedures.incident import communicate_step, write_update
 from amops.procedures.verification import health_step
 from amops.runbook.context import StepContext
 from amops.runbook.errors import StepFailed, UsageError
@@ -113,16 +114,7 @@ def _procedure() -> Procedure:
             ),
             replace(DEPLOYMENT.step("terraform-apply"), amops=None),
             health_step("Proves {env} works on the rolled-back infrastructure."),
-            Step(
-                id="communicate",
-                title="Write the incident update",
-                why="What was rolled back, from what to what, and what happens next — ready to paste.",
-                command="cat ~/.local/state/amops/runs/RUN_ID.rollback.md",
-                expect="The update, printed and saved beside the journal.",
-                kind=StepKind.READ_ONLY,
-                run=communicate,
-                unverified="it only writes a text",
-            ),
+            communicate_step(communicate),
         ),
         owner=SCHEDULE["rollback"].owner,
         review_months=SCHEDULE["rollback"].review_months,
@@ -320,8 +312,6 @@ def plan(ctx: StepContext) -> dict[str, Any]:
 
 
 def communicate(ctx: StepContext) -> dict[str, Any]:
-    from amops.procedures.rollback import write_update
-
     if ctx.output("mode") == "ref":
         what = (
             f"infrastructure to {ctx.output('ref')} ({ctx.output('commit')[:12]}), "
