@@ -174,3 +174,54 @@ def test_a_bad_period_is_one_line_and_exit_2(sandbox):
 
     assert done.returncode == 2
     assert "--period '2026-13' is not a period" in done.stderr
+
+
+def test_the_export_script_passes_its_arguments_through(sandbox, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).parents[2]
+    env = {
+        **os.environ,
+        "AMOPS_SANDBOX_WORKSPACE": str(sandbox.workspace.path),
+        "AMOPS_SANDBOX": "1",
+        "AMOPS": str(Path(sys.executable).parent / "amops"),
+    }
+    until = (date.fromisoformat(sandbox.running().state["seeded_on"]) - timedelta(days=1)).isoformat()
+    since = (date.fromisoformat(until) - timedelta(days=2)).isoformat()
+    out = tmp_path / "three-days.jsonl"
+
+    done = subprocess.run(
+        [str(root / "scripts/export-audit-logs.sh"), "dev", since, until, "--team", "team-bravo", "--out", str(out)],
+        env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    expected = [e for e in seeded(sandbox, "dev") if since <= e["ts"][:10] <= until and e["team_id"] == "team-bravo"]
+    expected.sort(key=lambda e: (e["ts"], e["event_id"]))
+    assert [json.loads(line)["event_id"] for line in out.read_text().splitlines()] == [e["event_id"] for e in expected]
+    assert expected
+
+
+def test_an_export_to_stdout_and_one_to_s3(sandbox):
+    to_stdout = amops(sandbox, "audit", "export", "--env", "prod", "--since", "3d", "--out", "-")
+    assert to_stdout.returncode == 0, to_stdout.stderr
+    events = [json.loads(line) for line in to_stdout.stdout.splitlines()]
+    since = datetime.now(UTC) - timedelta(days=3)
+    expected = [e for e in seeded(sandbox, "prod") if datetime.fromisoformat(e["ts"].replace("Z", "+00:00")) >= since]
+    assert {e["event_id"] for e in events} == {e["event_id"] for e in expected}
+    assert "Exported" in to_stdout.stderr  # the summary went to stderr, not into the data
+
+    uri = "s3://am-prod-dr-exports-100000000003/evidence/three-days.jsonl"
+    to_s3 = amops(sandbox, "audit", "export", "--env", "prod", "--since", "3d", "--out", uri)
+    assert to_s3.returncode == 0, to_s3.stderr
+    s3 = Account(sandbox.running().endpoint, "prod").client("s3")
+    body = s3.get_object(Bucket="am-prod-dr-exports-100000000003", Key="evidence/three-days.jsonl")["Body"].read()
+    manifest = json.loads(
+        s3.get_object(Bucket="am-prod-dr-exports-100000000003", Key="evidence/three-days.jsonl.manifest.json")[
+            "Body"
+        ].read()
+    )
+    assert len(body.splitlines()) == manifest["total"] == len(expected)
+    assert manifest["output"]["path"] == uri
