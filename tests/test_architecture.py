@@ -19,6 +19,7 @@ FORBIDDEN = {
     "procedures": UI_LIBRARIES | {"amops.cli", "amops.ui"},
     "aws": UI_LIBRARIES | {"amops.cli", "amops.ui", "amops.procedures"},
     "terraform": UI_LIBRARIES | {"amops.cli", "amops.ui", "amops.procedures"},
+    "audit": UI_LIBRARIES | {"amops.cli", "amops.ui", "amops.procedures"},
     "ui": AWS_LIBRARIES | {"amops.cli", "amops.aws", "amops.procedures", "typer"},
 }
 
