@@ -177,6 +177,7 @@ def _steps() -> tuple[Step, ...]:
             kind=StepKind.READ_ONLY,
             iam=("lambda:GetAlias", "lambda:GetFunction"),
             run=record_diff,
+            needed=lambda ctx: "dry run: nothing was promoted" if ctx.dry_run else None,
             unverified="it compares every function's code in {env} with {source}'s and fails on a difference",
         ),
         Step(
@@ -483,6 +484,9 @@ def approval(ctx: StepContext) -> dict[str, Any]:
     }
     if len(valid) < needed:
         have = f"{len(valid)}: {', '.join(valid)}" if valid else "0"
+        if ctx.dry_run:  # show the rest of the plan; a real run waits here
+            ctx.console.warning(f"{ctx.environment} needs {needed} approval(s); it has {have} (a real run waits here)")
+            return {"approvals": list(valid.values()), "operator": operator, "missing": needed - len(valid)}
         raise AwaitingError(
             f"{ctx.environment} needs {needed} approval(s) by someone other than {operator}; it has {have}",
             f"an approver runs `amops promote approve {ctx.run_id} --by NAME`; then resume with "
