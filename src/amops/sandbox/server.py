@@ -28,6 +28,9 @@ from amops.sandbox.workspace import Workspace
 
 def start_moto(port: int) -> tuple[Any, str]:
     """moto's server app on loopback, bound here so a busy port fails at once."""
+    from amops.sandbox.speedups import install
+
+    install()
     from moto.core.config import default_user_config
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,

@@ -1,0 +1,58 @@
+"""The sandbox's moto speed-up keeps every answer: queries and scans see each put and delete."""
+
+from __future__ import annotations
+
+from moto import mock_aws
+
+from amops.sandbox.speedups import install
+
+
+def test_cached_table_order_follows_puts_and_deletes():
+    install()
+    with mock_aws():
+        import boto3
+
+        dynamodb = boto3.client("dynamodb", region_name="af-south-1")
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "day")],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by-day",
+                    "KeySchema": [
+                        {"AttributeName": "day", "KeyType": "HASH"},
+                        {"AttributeName": "sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+        def put(pk: str, sk: str, day: str) -> None:
+            dynamodb.put_item(TableName="t", Item={"pk": {"S": pk}, "sk": {"S": sk}, "day": {"S": day}})
+
+        def day(value: str) -> list[str]:
+            answer = dynamodb.query(
+                TableName="t",
+                IndexName="by-day",
+                KeyConditionExpression="#d = :d",
+                ExpressionAttributeNames={"#d": "day"},
+                ExpressionAttributeValues={":d": {"S": value}},
+            )
+            return [item["sk"]["S"] for item in answer["Items"]]
+
+        def scanned() -> list[str]:
+            pages = dynamodb.get_paginator("scan").paginate(TableName="t", PaginationConfig={"PageSize": 2})
+            return sorted(item["sk"]["S"] for page in pages for item in page["Items"])
+
+        put("A", "3", "d1")
+        put("B", "1", "d1")
+        put("A", "2", "d2")
+        assert day("d1") == ["1", "3"] and scanned() == ["1", "2", "3"]
+        put("C", "0", "d1")  # a new item
+        put("A", "3", "d2")  # the same key, moved to another day: same count, new content
+        assert day("d1") == ["0", "1"] and day("d2") == ["2", "3"]
+        dynamodb.delete_item(TableName="t", Key={"pk": {"S": "B"}, "sk": {"S": "1"}})
+        assert day("d1") == ["0"] and scanned() == ["0", "2", "3"]
