@@ -639,7 +639,8 @@ def watch(ctx: StepContext) -> dict[str, Any]:
             return _roll_back_on(ctx, breached)
         if time.monotonic() >= deadline:
             break
-        time.sleep(min(WATCH_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+        poll = min(WATCH_POLL_SECONDS, minutes * 60 / 4)  # a short window is still looked at several times
+        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
     ctx.console.success(f"no rollback criterion breached in {minutes:g} min")
     return {"watched_minutes": minutes, "breached": []}
 
