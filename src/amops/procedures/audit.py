@@ -257,11 +257,18 @@ def restore(ctx: StepContext) -> dict[str, Any]:
         listed = ", ".join(d.isoformat() for d in pending[:5]) + (" …" if len(pending) > 5 else "")
         raise AwaitingError(
             f"{len(pending)} Glacier object(s) are being restored ({listed}); restores take 3–5 hours",
-            f"run `amops audit export --env {ctx.environment} --resume {ctx.run_id}` later (the restored copies stay "
-            "7 days), or export again with --wait",
+            f"run `{_again(ctx)} --resume {ctx.run_id}` later (the restored copies stay 7 days), or start again "
+            "with --wait",
         )
     ctx.console.success(f"{len(days)} Glacier day(s) readable ({requested} restore(s) requested now)")
     return {"restored": [d.isoformat() for d in days], "requested": requested}
+
+
+def _again(ctx: StepContext) -> str:
+    """The command that resumes this run."""
+    if "period" in ctx.params:
+        return f"amops audit report --env {ctx.environment} --period {ctx.params['period']}"
+    return f"amops audit export --env {ctx.environment}"
 
 
 # -- 3. export -------------------------------------------------------------------------------------------
