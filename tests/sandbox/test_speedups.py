@@ -56,3 +56,33 @@ def test_cached_table_order_follows_puts_and_deletes():
         assert day("d1") == ["0", "1"] and day("d2") == ["2", "3"]
         dynamodb.delete_item(TableName="t", Key={"pk": {"S": "B"}, "sk": {"S": "1"}})
         assert day("d1") == ["0"] and scanned() == ["0", "2", "3"]
+
+
+def test_every_attribute_type_reads_back_as_written():
+    install()
+    with mock_aws():
+        import boto3
+
+        dynamodb = boto3.client("dynamodb", region_name="af-south-1")
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        item = {
+            "pk": {"S": "a"},
+            "n": {"N": "12.5"},
+            "b": {"B": b"\x00\x01"},
+            "flag": {"BOOL": True},
+            "none": {"NULL": True},
+            "list": {"L": [{"S": "x"}, {"N": "1"}]},
+            "map": {"M": {"k": {"SS": ["p", "q"]}}},
+            "ns": {"NS": ["1", "2"]},
+        }
+        dynamodb.put_item(TableName="t", Item=item)
+
+        got = dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]
+        scanned = dynamodb.scan(TableName="t")["Items"][0]
+
+        assert got == scanned == item
