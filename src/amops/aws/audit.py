@@ -16,6 +16,7 @@ from amops.aws.errors import translate
 
 EVENT_FIELDS = ("event_id", "ts", "actor", "action", "team_id", "resource", "outcome", "source_ip", "request_id")
 COLD_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+PAGE_ITEMS = 1000  # items per query page: a few hundred KB parsed, instead of up to 1 MB
 
 
 def archive_key(day: date) -> str:
@@ -44,31 +45,16 @@ class AuditTable:
                 TableName=self.table,
                 IndexName=self.index,
                 KeyConditionExpression="#day = :day",
-                ExpressionAttributeNames={"#day": "day"},
+                # Only the event's fields, a page at a time of at most PAGE_ITEMS: a day never sits in memory raw.
+                ProjectionExpression=", ".join(f"#f{n}" for n in range(len(EVENT_FIELDS))),
+                ExpressionAttributeNames={"#day": "day", **{f"#f{n}": f for n, f in enumerate(EVENT_FIELDS)}},
                 ExpressionAttributeValues={":day": {"S": day.isoformat()}},
+                PaginationConfig={"PageSize": PAGE_ITEMS},
             )
             for page in pages:
                 yield from (_plain(item) for item in page["Items"])
         except ClientError as error:
             raise translate(error, f"reading {day} from {self.table}") from error
-
-    def older_than(self, cutoff_epoch: int, limit: int = 20) -> list[dict]:
-        """Items whose expires_at has passed cutoff (TTL should have removed them); a bounded scan."""
-        found: list[dict] = []
-        try:
-            pages = self.client.get_paginator("scan").paginate(
-                TableName=self.table,
-                FilterExpression="expires_at < :cutoff",
-                ExpressionAttributeValues={":cutoff": {"N": str(cutoff_epoch)}},
-                ProjectionExpression="event_id, ts, expires_at",
-            )
-            for page in pages:
-                found += [{k: next(iter(v.values())) for k, v in item.items()} for item in page["Items"]]
-                if len(found) >= limit:
-                    break
-        except ClientError as error:
-            raise translate(error, f"scanning {self.table} for expired items") from error
-        return found[:limit]
 
 
 @dataclass(frozen=True)
