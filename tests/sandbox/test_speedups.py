@@ -86,3 +86,43 @@ def test_every_attribute_type_reads_back_as_written():
         scanned = dynamodb.scan(TableName="t")["Items"][0]
 
         assert got == scanned == item
+
+
+def test_pages_of_an_index_query_follow_each_other_without_gaps_or_repeats():
+    install()
+    with mock_aws():
+        import boto3
+
+        dynamodb = boto3.client("dynamodb", region_name="af-south-1")
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "day")],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by-day",
+                    "KeySchema": [
+                        {"AttributeName": "day", "KeyType": "HASH"},
+                        {"AttributeName": "sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for n in range(57):
+            dynamodb.put_item(
+                TableName="t",
+                Item={"pk": {"S": f"T{n % 3}"}, "sk": {"S": f"{n:04d}"}, "day": {"S": "d1" if n % 5 else "d2"}},
+            )
+        pages = dynamodb.get_paginator("query").paginate(
+            TableName="t",
+            IndexName="by-day",
+            KeyConditionExpression="#d = :d",
+            ExpressionAttributeNames={"#d": "day"},
+            ExpressionAttributeValues={":d": {"S": "d1"}},
+            PaginationConfig={"PageSize": 7},
+        )
+        seen = [item["sk"]["S"] for page in pages for item in page["Items"]]
+
+        assert seen == [f"{n:04d}" for n in range(57) if n % 5]

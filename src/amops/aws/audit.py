@@ -45,10 +45,10 @@ class AuditTable:
                 TableName=self.table,
                 IndexName=self.index,
                 KeyConditionExpression="#day = :day",
-                # Only the event's fields, a page at a time of at most PAGE_ITEMS: a day never sits in memory raw.
-                ProjectionExpression=", ".join(f"#f{n}" for n in range(len(EVENT_FIELDS))),
-                ExpressionAttributeNames={"#day": "day", **{f"#f{n}": f for n, f in enumerate(EVENT_FIELDS)}},
+                ExpressionAttributeNames={"#day": "day"},
                 ExpressionAttributeValues={":day": {"S": day.isoformat()}},
+                # At most PAGE_ITEMS a page: a day is never held raw. (No ProjectionExpression: the extra
+                # attributes are few, and moto projects at about 2 ms an item.)
                 PaginationConfig={"PageSize": PAGE_ITEMS},
             )
             for page in pages:

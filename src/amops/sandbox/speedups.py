@@ -55,13 +55,30 @@ def install() -> None:
             by_attribute[attribute] = grouped
         return by_attribute[attribute]
 
+    def in_index_order(self: Any, index_name: str, attribute: str, value: Any) -> list[Any]:
+        """The items with this partition key, already in the order moto sorts a page into."""
+        key = ("sorted", index_name, attribute, value.type, str(value.value))
+        by_key = self._amops_sorted[2]
+        if key not in by_key:
+            group = list(groups(self, attribute).get((value.type, str(value.value)), []))
+            index = {i.name: i for i in self.all_indexes()}.get(index_name)
+            if index is not None and group:
+                hash_attrs = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+                range_attrs = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+                group = self.sorted_items([*hash_attrs, self.hash_key_attr], [*range_attrs, self.range_key_attr], group)
+            by_key[key] = group
+        return by_key[key]
+
     def indexed_query(self: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
         conditions = kwargs.get("hash_key_conditions") or []
         if not index_name or not conditions:
             return query(self, *args, **kwargs)
         attribute, value = conditions[0]
-        _candidates.table, _candidates.items = self, groups(self, attribute).get((value.type, str(value.value)), [])
+        groups(self, attribute)  # refreshes the caches when the table changed
+        ordered = in_index_order(self, index_name, attribute, value)
+        args, kwargs, ordered = _after_start_key(self, args, kwargs, ordered)
+        _candidates.table, _candidates.items = self, ordered
         try:
             return query(self, *args, **kwargs)
         finally:
@@ -84,6 +101,34 @@ def install() -> None:
     Table.put_item = put
     Table.delete_item = delete
     Table._amops_cached = True
+
+
+def _after_start_key(table: Any, args: tuple, kwargs: dict, ordered: list[Any]) -> tuple[tuple, dict, list[Any]]:
+    """Start the next page where the last one ended, instead of moto walking the group from its first item."""
+    start = kwargs.get("exclusive_start_key", args[4] if len(args) > 4 else None)
+    forward = kwargs.get("scan_index_forward", args[5] if len(args) > 5 else True)
+    if not start or forward is False or table.hash_key_attr not in start:
+        return args, kwargs, ordered
+
+    def plain(value: Any) -> str:
+        return str(next(iter(value.values()))) if isinstance(value, dict) else str(getattr(value, "value", value))
+
+    wanted = (plain(start[table.hash_key_attr]), plain(start.get(table.range_key_attr, {"": ""})))
+    position = next(  # the last item of the previous page
+        (
+            n
+            for n, item in enumerate(ordered)
+            if (plain(item.hash_key), plain(item.range_key) if item.range_key is not None else "") == wanted
+        ),
+        None,
+    )
+    if position is None:
+        return args, kwargs, ordered
+    if "exclusive_start_key" in kwargs:
+        kwargs = {**kwargs, "exclusive_start_key": None}
+    else:
+        args = (*args[:4], None, *args[5:])
+    return args, kwargs, ordered[position + 1 :]
 
 
 def _install_json_reads() -> None:
