@@ -23,6 +23,7 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Pat
         "AMOPS_DRY_RUN",
         "AMOPS_OUTPUT",
         "AMOPS_SANDBOX_WORKSPACE",
+        "AMOPS_SANDBOX_EVENTS",
         "AMOPS_CONFIG",
         "AMOPS_SANDBOX",
         "AMOPS_PROFILE",

@@ -22,7 +22,7 @@ EVENTS = "400"
 
 
 def amops(*args: str, workspace: Path, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AMOPS_SANDBOX_WORKSPACE": str(workspace)}
+    env = {**os.environ, "AMOPS_SANDBOX_WORKSPACE": str(workspace), "AMOPS_SANDBOX_EVENTS": EVENTS}
     return subprocess.run(
         [sys.executable, "-m", "amops", *args],
         env=env,
@@ -76,7 +76,7 @@ def test_down_stops_the_process_and_up_starts_from_nothing(tmp_path):
 def test_two_concurrent_ups_start_one_sandbox(tmp_path):
     workspace = tmp_path / "ws"
     workspace.mkdir()
-    env = {**os.environ, "AMOPS_SANDBOX_WORKSPACE": str(workspace)}
+    env = {**os.environ, "AMOPS_SANDBOX_WORKSPACE": str(workspace), "AMOPS_SANDBOX_EVENTS": EVENTS}
     command = [sys.executable, "-m", "amops", "-o", "json", "sandbox", "up", "--events", EVENTS]
     both = [
         subprocess.Popen(

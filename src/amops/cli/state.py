@@ -61,6 +61,7 @@ class AppState:
 
             sandbox = Sandbox(default_workspace())
             running, started = sandbox.up(
+                events=_sandbox_events(),
                 progress=lambda line: None,
                 on_dead=lambda dead: self.console.warning("the sandbox had died; starting a new one"),
             )
@@ -152,6 +153,14 @@ class AppState:
     def require_environment(self, env: str) -> str:
         self.config.environment(env)
         return env
+
+
+def _sandbox_events() -> int:
+    """How many audit events a sandbox started on demand seeds per environment: $AMOPS_SANDBOX_EVENTS."""
+    text = os.environ.get("AMOPS_SANDBOX_EVENTS", "50000")
+    if not text.isdigit():
+        raise UsageError(f"AMOPS_SANDBOX_EVENTS must be a whole number, not {text!r}")
+    return int(text)
 
 
 def parse_output(value: str) -> str:
