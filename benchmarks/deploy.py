@@ -14,8 +14,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _measure import measured
 
 from amops.sandbox.control import Sandbox
 
@@ -38,17 +39,6 @@ for f in authorizer teams permissions invitations audit-writer health; do
   aws lambda update-alias --function-name "am-dev-$f" --name live --function-version "$version" > /dev/null
 done
 """
-
-
-def measured(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
-    """(CPU seconds of the command and its children, wall seconds)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{command[0]} failed: {process.stderr.read().decode()[-2000:]}")
-    return usage.ru_utime + usage.ru_stime, wall
 
 
 def change_every_handler(workspace: Path, mark: str) -> None:
@@ -76,23 +66,23 @@ def main() -> None:
                 "AMOPS_STATE_DIR": str(Path(scratch) / "state"),
             }
             change_every_handler(workspace, "1")
-            amops_cpu, amops_wall = measured([str(BIN / "amops"), "deploy", "dev", "--only", "lambdas"], env, workspace)
+            amops = measured([str(BIN / "amops"), "deploy", "dev", "--only", "lambdas"], env, workspace)
             aws_env = {**env}
             for line in sandbox.env_lines("dev"):
                 if line.startswith("export "):
                     key, _, value = line[len("export ") :].partition("=")
                     aws_env[key] = value
             change_every_handler(workspace, "2")
-            shell_cpu, shell_wall = measured(["bash", "-c", SHELL_LOOP], aws_env, workspace)
+            shell = measured(["bash", "-c", SHELL_LOOP], aws_env, workspace)
         finally:
             sandbox.down()
     print("deploying six changed functions to the sandbox (dev)")
     print(f"  {'':34} {'CPU (own)':>10} {'wall':>8}")
     print(
-        f"  {'amops deploy dev --only lambdas':34} {amops_cpu:9.2f}s {amops_wall:7.2f}s   (+ checklist, health, smoke)"
+        f"  {'amops deploy dev --only lambdas':34} {amops.cpu:9.2f}s {amops.wall:7.2f}s   (+ checklist, health, smoke)"
     )
-    print(f"  {'aws CLI shell loop':34} {shell_cpu:9.2f}s {shell_wall:7.2f}s")
-    ratio = amops_cpu / shell_cpu
+    print(f"  {'aws CLI shell loop':34} {shell.cpu:9.2f}s {shell.wall:7.2f}s")
+    ratio = amops.cpu / shell.cpu
     print(f"amops / shell loop (CPU) = {ratio:.2f} ({'meets' if ratio < 1 else 'misses'} the goal: below 1)")
 
 

@@ -19,6 +19,7 @@ from amops.runbook.runner import Runner, RunOptions
 from amops.sandbox.stack import ARCHIVE_LIFECYCLE
 from tests.conftest import MOTO_ACCOUNT
 from tests.fakes import RecordingConsole, ScriptedPrompter, identity
+from tests.tables import create_by_day_table
 
 NOW = datetime.now(UTC)
 TODAY = NOW.date()
@@ -147,22 +148,7 @@ def healthy(config):
         clients = ClientProvider(config.environment("prod"))
         names = config.resource_names("prod")
         dynamodb, s3 = clients.client("dynamodb"), clients.client("s3")
-        dynamodb.create_table(
-            TableName=names["audit_table"],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "day")],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "by-day",
-                    "KeySchema": [
-                        {"AttributeName": "day", "KeyType": "HASH"},
-                        {"AttributeName": "sk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_by_day_table(dynamodb, names["audit_table"])
         dynamodb.update_time_to_live(
             TableName=names["audit_table"], TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from moto import mock_aws
 
 from amops.sandbox.speedups import install
+from tests.tables import create_by_day_table
 
 
 def test_cached_table_order_follows_puts_and_deletes():
@@ -13,22 +14,7 @@ def test_cached_table_order_follows_puts_and_deletes():
         import boto3
 
         dynamodb = boto3.client("dynamodb", region_name="af-south-1")
-        dynamodb.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "day")],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "by-day",
-                    "KeySchema": [
-                        {"AttributeName": "day", "KeyType": "HASH"},
-                        {"AttributeName": "sk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_by_day_table(dynamodb, "t")
 
         def put(pk: str, sk: str, day: str) -> None:
             dynamodb.put_item(TableName="t", Item={"pk": {"S": pk}, "sk": {"S": sk}, "day": {"S": day}})
@@ -94,22 +80,7 @@ def test_pages_of_an_index_query_follow_each_other_without_gaps_or_repeats():
         import boto3
 
         dynamodb = boto3.client("dynamodb", region_name="af-south-1")
-        dynamodb.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "day")],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "by-day",
-                    "KeySchema": [
-                        {"AttributeName": "day", "KeyType": "HASH"},
-                        {"AttributeName": "sk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_by_day_table(dynamodb, "t")
         for n in range(57):
             dynamodb.put_item(
                 TableName="t",
