@@ -25,7 +25,7 @@ HOT_DAYS = 30  # the table keeps 30 days (TTL on expires_at)
 TTL_GRACE_DAYS = 2  # DynamoDB deletes expired items within about 48 hours
 WARM_DAYS = 90  # S3 Standard, then Glacier
 RETENTION_DAYS = 2555  # seven years, then the lifecycle expires the object
-DAYS_IN_FLIGHT = 4  # days read ahead of the writer: parallel, with memory bounded by four days
+DAYS_IN_FLIGHT = 3  # days read ahead of the writer: parallel, with memory bounded by three days
 
 
 def ts_text(moment: datetime) -> str:
