@@ -16,7 +16,7 @@ from amops.aws.errors import translate
 
 EVENT_FIELDS = ("event_id", "ts", "actor", "action", "team_id", "resource", "outcome", "source_ip", "request_id")
 COLD_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
-PAGE_ITEMS = 1000  # items per query page: a few hundred KB parsed, instead of up to 1 MB
+PAGE_ITEMS = 500  # items per query page: a couple of hundred KB parsed, instead of up to 1 MB
 
 
 def archive_key(day: date) -> str:
