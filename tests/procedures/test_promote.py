@@ -132,6 +132,16 @@ def test_a_release_climbs_from_dev_to_prod_with_a_second_persons_approval(sandbo
     assert approved.returncode == 0, approved.stderr
     assert "bob approved run" in approved.stdout
 
+    prod_alarms = Account(sandbox.running().endpoint, "prod").client("cloudwatch", "eu-west-1")
+    prod_alarms.set_alarm_state(AlarmName="am-prod-api-5xx", StateValue="ALARM", StateReason="test: during the wait")
+    try:
+        noisy, _ = promote(sandbox, "sit", "prod", "--resume", run_id)
+    finally:
+        prod_alarms.set_alarm_state(AlarmName="am-prod-api-5xx", StateValue="OK", StateReason="test: over")
+    assert noisy.returncode == 1
+    assert "approved, but prod now has am-prod-api-5xx in ALARM (eu-west-1)" in noisy.stderr
+    assert live(sandbox, "prod") == prod_before
+
     resumed, document = promote(sandbox, "sit", "prod", "--resume", run_id)
     assert resumed.returncode == 0, resumed.stderr
     assert document["status"] == "succeeded"

@@ -107,7 +107,7 @@ def _steps() -> tuple[Step, ...]:
             title="Approval",
             why="A promotion into {env} needs approval by someone other than the operator, recorded in {env}'s "
             "run history so it can be given from the approver's own machine. Without enough approvals the run "
-            "waits here; resume it once they are in.",
+            "waits here; resume it once they are in. After a wait, {env}'s alarms are checked again.",
             command="amops promote approve RUN_ID --by NAME   # run by the approver",
             expect="The approvals {env} needs (from amops.toml), each by another person, for this release.",
             kind=StepKind.READ_ONLY,
@@ -494,7 +494,22 @@ def approval(ctx: StepContext) -> dict[str, Any]:
         )
     for approver in valid.values():
         ctx.console.success(f"approved by {approver['by']} at {approver.get('at', '?')} ({approver.get('caller', '')})")
+    _still_quiet(ctx)  # the wait for an approval can be hours: the checklist's alarms are looked at again
     return {"approvals": list(valid.values()), "operator": operator}
+
+
+def _still_quiet(ctx: StepContext) -> None:
+    from amops.aws.monitoring import Monitoring
+
+    names = _names(ctx)
+    for region in ctx.config.environment(ctx.environment).regions:
+        states = Monitoring(ctx.aws, region).alarm_states(list(names["alarms"].values()))
+        firing = [name for name, state in states.items() if state == "ALARM"]
+        if firing and f"alarms-{region}" not in set(ctx.params.get("override") or ()):
+            raise StepFailed(
+                f"approved, but {ctx.environment} now has {', '.join(firing)} in ALARM ({region})",
+                f"nothing changed in {ctx.environment}; resume once it is quiet, or override alarms-{region}",
+            )
 
 
 # -- 4. artifacts ----------------------------------------------------------------------------------
