@@ -125,8 +125,9 @@ class Sandbox:
     ) -> tuple[Running, bool]:
         """Start the sandbox, or reuse the running one. Returns it and whether it was started now."""
         require_extra()
-        self.workspace.ensure()
-        with self._exclusive():
+        self.workspace.check()
+        with self._exclusive():  # two `up`s at once: the second waits, then finds the first one's sandbox
+            self.workspace.ensure()
             current = self.running()
             if current:
                 return current, False
@@ -192,8 +193,9 @@ class Sandbox:
 
     def down(self) -> bool:
         """Stop the sandbox; False when none was running."""
-        self.workspace.ensure()
+        self.workspace.check()
         with self._exclusive():
+            self.workspace.ensure()
             current = self.running()
             dead = None if current else self.died()
             if current is None:

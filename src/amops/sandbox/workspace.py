@@ -52,15 +52,22 @@ class Workspace:
     def code_dir(self) -> Path:
         return self.runtime / "code"
 
-    def ensure(self) -> Workspace:
-        """Create the workspace on first use; refuse a folder that is something else."""
+    def check(self) -> Workspace:
+        """Refuse a folder that is something else; changes nothing."""
         if self.path.exists() and not self.path.is_dir():
             raise UsageError(f"{self.path} is a file, not a sandbox workspace", "pass --workspace DIR with a folder")
-        if self.path.is_dir() and any(self.path.iterdir()) and not (self.path / MARKER).is_file():
+        # A runtime folder without the marker is a workspace another `up` is laying out right now.
+        occupied = self.path.is_dir() and any(self.path.iterdir())
+        if occupied and not (self.path / MARKER).is_file() and not self.runtime.is_dir():
             raise UsageError(
                 f"{self.path} is not an amops sandbox workspace (it has files but no {MARKER})",
                 "choose an empty or new folder with --workspace",
             )
+        return self
+
+    def ensure(self) -> Workspace:
+        """Create the workspace on first use (under the sandbox's lock); refuse a folder that is something else."""
+        self.check()
         if not (self.path / MARKER).is_file():
             self.path.mkdir(parents=True, exist_ok=True)
             self._lay_out()
